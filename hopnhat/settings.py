@@ -1,0 +1,106 @@
+"""One settings object for every hopnhat process, built in `main()` / `create_app(settings)`.
+
+Sources, highest priority first: keyword arguments, `HOPNHAT_*` environment variables, the YAML file
+named by `HOPNHAT_CONFIG` (or ./hopnhat.yaml when present), the defaults below. Nothing is read at
+import time. Secrets are `SecretStr` so they print masked.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, YamlConfigSettingsSource
+
+DEFAULT_CONFIG_FILE = Path("hopnhat.yaml")
+
+
+def config_file_path() -> Path | None:
+    """The YAML settings file in force: $HOPNHAT_CONFIG, else ./hopnhat.yaml if it exists."""
+    explicit = os.environ.get("HOPNHAT_CONFIG")
+    if explicit:
+        return Path(explicit)
+    return DEFAULT_CONFIG_FILE if DEFAULT_CONFIG_FILE.exists() else None
+
+
+class Settings(BaseSettings):
+    """Every knob of hopnhat. Env var = HOPNHAT_ + upper-case field name."""
+
+    model_config = SettingsConfigDict(env_prefix="HOPNHAT_", extra="ignore")
+
+    kafka_bootstrap: str | None = Field(
+        default=None, description="host:port[,host:port]; unset = start the embedded Tansu broker"
+    )
+    database_url: str | None = Field(
+        default=None, description="postgresql://user@host:port/db; unset = start an embedded PostgreSQL"
+    )
+    topic_prefix: str = Field(default="", description="Prepended to every topic name (isolates tests)")
+    app_id: str = Field(default="hopnhat", description="Kafka consumer group and faust app id")
+    partitions: int = Field(default=4, ge=1, description="Partitions of raw and canonical topics")
+    http_host: str = "127.0.0.1"
+    http_port: int = 8080
+    webform_secrets: dict[str, SecretStr] = Field(
+        default_factory=dict, description="form id -> HMAC-SHA256 secret, e.g. '{\"contact\": \"s3cret\"}'"
+    )
+    max_body_bytes: int = Field(default=256 * 1024, description="Webhook bodies above this get 413")
+    resolve_batch_size: int = Field(default=500, ge=1, description="Max events per resolver micro-batch")
+    resolve_linger_s: float = Field(default=0.2, gt=0, description="Max wait to fill a micro-batch")
+    broker_session_timeout_s: float = Field(
+        default=6.0,
+        description="Consumer session timeout; Tansu holds a JoinGroup for half of it (docs/ARCHITECTURE.md)",
+    )
+    data_dir: Path | None = Field(default=None, description="Where embedded services keep files (temp dir)")
+    log_level: str = "INFO"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = config_file_path()
+        if path is not None:
+            sources.append(YamlConfigSettingsSource(settings_cls, yaml_file=path))
+        return tuple(sources)
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+    def masked(self) -> dict[str, Any]:
+        """The settings as shown by `hopnhat config show`: secrets masked."""
+        data = self.model_dump(mode="json")
+        data["webform_secrets"] = {k: "**********" for k in self.webform_secrets}
+        return data
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings; raises ConfigError naming the file and env vars it read on failure."""
+    from pydantic import ValidationError
+
+    from schema.errors import ConfigError
+
+    try:
+        return Settings(**overrides)
+    except (ValidationError, OSError) as exc:
+        path = config_file_path()
+        where = f"HOPNHAT_* environment variables and {path}" if path else "HOPNHAT_* environment variables"
+        raise ConfigError(f"invalid settings (read from {where}): {exc}") from exc
+
+
+def sqlalchemy_url(database_url: str) -> str:
+    """postgresql://... -> postgresql+psycopg://... for SQLAlchemy; psycopg takes the plain form."""
+    for prefix in ("postgresql+psycopg://", "postgresql://", "postgres://"):
+        if database_url.startswith(prefix):
+            return "postgresql+psycopg://" + database_url[len(prefix):]
+    return database_url
+
+
+def psycopg_url(database_url: str) -> str:
+    """postgresql+psycopg://... -> postgresql://... for psycopg.connect."""
+    return database_url.replace("postgresql+psycopg://", "postgresql://", 1)

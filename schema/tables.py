@@ -1,0 +1,131 @@
+"""PostgreSQL tables (SQLAlchemy 2.0 declarative models): the store of profiles and timelines.
+
+customers        one row per customer id ever minted; `merged_into` points an absorbed customer at
+                 its survivor (kept one hop deep: a merge re-points earlier absorbed ids too), and
+                 `profile` holds the golden record as published on customers.profiles.
+identifiers      typed identifier -> current customer; unique on (type, value).
+source_records   one row per record in a source system, linked to a customer with the rule that
+                 linked it.
+interactions     the timeline: one row per event id (the idempotency key of the whole pipeline).
+match_evidence   why something was linked or merged (rule, identifier, weights).
+merges           one row per merge, pointing at its evidence; `undone_at` is set by an unmerge.
+
+The migrations in schema/migrations/ create exactly these tables; tests check they do not drift.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, MetaData, Text, UniqueConstraint, func
+from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+
+
+TZ = DateTime(timezone=True)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    merged_into: Mapped[uuid.UUID | None] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("customers.id"), index=True
+    )
+    profile: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=func.now())
+
+
+class IdentifierRow(Base):
+    __tablename__ = "identifiers"
+    __table_args__ = (UniqueConstraint("type", "value"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    type: Mapped[str] = mapped_column(Text, nullable=False)
+    value: Mapped[str] = mapped_column(Text, nullable=False)
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("customers.id"), nullable=False, index=True
+    )
+    first_seen: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    last_seen: Mapped[datetime] = mapped_column(TZ, nullable=False)
+
+
+class MatchEvidence(Base):
+    __tablename__ = "match_evidence"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    rule: Mapped[str] = mapped_column(Text, nullable=False)
+    details: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    event_id: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=func.now())
+
+
+class SourceRecord(Base):
+    __tablename__ = "source_records"
+    __table_args__ = (UniqueConstraint("source", "source_record_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(Text, nullable=False)
+    source_record_id: Mapped[str] = mapped_column(Text, nullable=False)
+    channel: Mapped[str] = mapped_column(Text, nullable=False)
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("customers.id"), nullable=False, index=True
+    )
+    link_rule: Mapped[str] = mapped_column(Text, nullable=False)
+    link_identifier: Mapped[str | None] = mapped_column(Text)
+    record: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    first_event_id: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=func.now())
+
+
+class InteractionRow(Base):
+    __tablename__ = "interactions"
+    __table_args__ = (Index(None, "customer_id", "occurred_at"),)
+
+    event_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("customers.id"), nullable=False
+    )
+    channel: Mapped[str] = mapped_column(Text, nullable=False)
+    source: Mapped[str] = mapped_column(Text, nullable=False)
+    source_record_id: Mapped[str] = mapped_column(Text, nullable=False)
+    kind: Mapped[str] = mapped_column(Text, nullable=False)
+    occurred_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    received_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    summary: Mapped[str | None] = mapped_column(Text)
+    amount_vnd: Mapped[int | None] = mapped_column(BigInteger)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    raw_topic: Mapped[str | None] = mapped_column(Text)
+    raw_partition: Mapped[int | None] = mapped_column(Integer)
+    raw_offset: Mapped[int | None] = mapped_column(BigInteger)
+    stored_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=func.now())
+
+
+class Merge(Base):
+    __tablename__ = "merges"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    survivor_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("customers.id"), nullable=False, index=True
+    )
+    absorbed_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("customers.id"), nullable=False, index=True
+    )
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    evidence_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("match_evidence.id"), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=func.now())
+    undone_at: Mapped[datetime | None] = mapped_column(TZ)
