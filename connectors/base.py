@@ -1,0 +1,96 @@
+"""The contract every connector fulfils, written once.
+
+A connector turns one channel's native payload into a CloudEvent for `raw.<channel>`:
+
+* `verify(headers, body, secret)` checks the source's signature over the *raw* body bytes. It never
+  blocks and never touches the network. Failure raises `InvalidSignature` (HTTP 401).
+* `parse(body, content_type, source_id, received_at)` validates the body and returns the
+  `CloudEvent`. A bad body raises `MalformedPayload(field, reason)` (HTTP 400 naming the field).
+* The event `id` is derived from the source's own id, so it is stable across redeliveries and
+  re-imports: the same submission always yields the same id, and downstream writes are no-ops.
+* `kafka_key(event)` is the sender id the event is partitioned by.
+* `extract(event)` (pure) maps the channel's native fields onto a `RawContact` for normalisation.
+
+Acknowledging the sender is the caller's job and happens only after the broker acknowledged the
+write (hopnhat/http/webhooks.py). Connectors hold no state and do no I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any, ClassVar
+
+from schema.contact import RawContact
+from schema.errors import InvalidSignature, MalformedPayload
+from schema.events import CloudEvent
+
+VN_TZ = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")  # no DST since 1975
+
+
+class Connector(ABC):
+    channel: ClassVar[str]
+    signature_header: ClassVar[str]
+
+    @abstractmethod
+    def verify(self, headers: Mapping[str, str], body: bytes, secret: bytes) -> None: ...
+
+    @abstractmethod
+    def parse(self, body: bytes, content_type: str, source_id: str, received_at: datetime) -> CloudEvent: ...
+
+    @abstractmethod
+    def kafka_key(self, event: CloudEvent) -> str: ...
+
+    @abstractmethod
+    def extract(self, event: CloudEvent) -> RawContact: ...
+
+    def topic(self) -> str:
+        return f"raw.{self.channel}"
+
+
+def hmac_sha256_hex(secret: bytes, body: bytes) -> str:
+    return hmac.new(secret, body, hashlib.sha256).hexdigest()
+
+
+def verify_hmac_sha256(header_value: str | None, secret: bytes, body: bytes, prefix: str = "sha256=") -> None:
+    """Constant-time check of a `sha256=<hex>` style signature header."""
+    if not header_value:
+        raise InvalidSignature("signature header missing")
+    given = header_value.strip()
+    if prefix and given.startswith(prefix):
+        given = given[len(prefix):]
+    if not hmac.compare_digest(given.lower(), hmac_sha256_hex(secret, body)):
+        raise InvalidSignature("signature does not match the body")
+
+
+def parse_timestamp(value: Any, field: str, default_tz: timezone = VN_TZ) -> datetime:
+    """ISO 8601 or epoch seconds/milliseconds -> aware UTC datetime; naive times are the source's zone."""
+    if isinstance(value, bool):
+        raise MalformedPayload(field, "expected a timestamp, got a boolean")
+    if isinstance(value, int | float) or (isinstance(value, str) and value.strip().isdigit()):
+        number = float(value)
+        if number > 1e11:  # milliseconds: 1e11 s is the year 5138
+            number /= 1000.0
+        try:
+            return datetime.fromtimestamp(number, UTC)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise MalformedPayload(field, f"epoch out of range: {value}") from exc
+    if not isinstance(value, str):
+        raise MalformedPayload(field, f"expected an ISO 8601 string, got {type(value).__name__}")
+    try:
+        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise MalformedPayload(field, f"not an ISO 8601 timestamp: {value[:40]!r}") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=default_tz)
+    return parsed.astimezone(UTC)
+
+
+def stable_digest(data: Any) -> str:
+    """A short, stable hash of JSON-able data (key order does not matter)."""
+    text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]

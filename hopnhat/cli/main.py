@@ -1,0 +1,75 @@
+"""`hopnhat` command line: one group, one thin module per verb, errors mapped to exit codes here.
+
+Exit codes: 0 ok, 1 failure, 2 bad configuration, 3 broker unavailable, 4 database unavailable,
+5 an embedded service failed to start, 130 interrupted. Tracebacks only with --debug.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import click
+
+from hopnhat.cli import demo, migrate, run, show_config
+from schema.errors import HopnhatError
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.version_option(package_name="hopnhat")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """hopnhat - unify customer touchpoints from every channel into one golden record.
+
+    \b
+    Quick start:
+      hopnhat demo               run the whole pipeline on a Vietnamese sample, print what it resolved
+      hopnhat up                 embedded broker + PostgreSQL + API + worker, until Ctrl-C
+    Production pieces (set HOPNHAT_KAFKA_BOOTSTRAP and HOPNHAT_DATABASE_URL):
+      hopnhat migrate            create or upgrade the PostgreSQL schema
+      hopnhat serve              webhook HTTP server
+      hopnhat worker             stream worker (normalise + resolve)
+
+    Settings come from HOPNHAT_* environment variables and the YAML file in HOPNHAT_CONFIG
+    (default ./hopnhat.yaml); `hopnhat config show` prints what is in force.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if not debug:
+        logging.getLogger("kafka").setLevel(logging.ERROR)  # kafka-python is chatty about admin clients
+
+
+cli.add_command(demo.demo)
+cli.add_command(migrate.migrate_cmd)
+cli.add_command(run.serve)
+cli.add_command(run.worker)
+cli.add_command(run.up)
+cli.add_command(show_config.config)
+
+
+def main(argv: list[str] | None = None) -> None:
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="hopnhat", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(130)
+    except HopnhatError as exc:
+        if debug:
+            raise
+        hint = f"\nhint: {exc.hint}" if exc.hint else ""
+        click.echo(f"error: {exc}{hint}", err=True)
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,84 @@
+"""A small client that signs and posts web form submissions, as a site's form backend would.
+
+Used by the demo, the benchmarks and the tests, so all of them go through the real HTTP endpoint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from urllib.parse import urlencode
+
+import httpx
+
+from connectors.base import hmac_sha256_hex
+from hopnhat.sample import Visit
+
+SIGNATURE_HEADER = "X-Hopnhat-Signature"
+
+
+def encode_submission(fields: dict[str, str], submission_id: str | None, as_json: bool) -> tuple[bytes, str]:
+    data = dict(fields)
+    if submission_id:
+        data["submission_id"] = submission_id
+    if as_json:
+        return json.dumps(data, ensure_ascii=False).encode("utf-8"), "application/json"
+    return urlencode(data).encode("ascii"), "application/x-www-form-urlencoded"
+
+
+def signed_headers(secret: str, body: bytes, content_type: str) -> dict[str, str]:
+    return {"Content-Type": content_type, SIGNATURE_HEADER: "sha256=" + hmac_sha256_hex(secret.encode(), body)}
+
+
+@dataclass
+class PostReport:
+    statuses: Counter[int] = field(default_factory=Counter)
+    accepted_ids: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> int:
+        return sum(n for s, n in self.statuses.items() if 200 <= s < 300)
+
+
+async def post_visits(base_url: str, form_id: str, secret: str, visits: Sequence[Visit], concurrency: int = 16,
+                      on_done: Callable[[], None] | None = None) -> PostReport:
+    """POST every visit (with bounded concurrency); retry 503s a few times as a real source would."""
+    report = PostReport()
+    queue: asyncio.Queue[Visit] = asyncio.Queue()
+    for v in visits:
+        queue.put_nowait(v)
+    url = f"{base_url}/webhooks/webform/{form_id}"
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        while not queue.empty():
+            visit = queue.get_nowait()
+            body, ctype = encode_submission(visit.fields, visit.submission_id, visit.as_json)
+            status = 0
+            for attempt in range(5):
+                try:
+                    resp = await client.post(url, content=body, headers=signed_headers(secret, body, ctype))
+                    status = resp.status_code
+                except httpx.HTTPError as exc:
+                    report.errors.append(repr(exc))
+                    status = 0
+                if status != 503 and status != 0:
+                    break
+                await asyncio.sleep(0.2 * (attempt + 1))
+            report.statuses[status] += 1
+            if 200 <= status < 300:
+                report.accepted_ids.append(resp.json()["id"])
+            if on_done:
+                on_done()
+
+    start = time.perf_counter()
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(timeout=30.0, limits=limits) as client:
+        await asyncio.gather(*(worker(client) for _ in range(concurrency)))
+    report.seconds = time.perf_counter() - start
+    return report

@@ -1,0 +1,80 @@
+"""RawContact (any channel) -> CanonicalEvent, or a `Rejected` value for the DLQ branch.
+
+A record is rejected only when nothing usable is left: no valid identifier and no name. Values that
+fail normalisation beside good ones are kept in `attributes` as `invalid.<field>` with the reason,
+so the raw input is never silently dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from resolver.email import normalise_email
+from resolver.name import normalise_name
+from resolver.phone import normalise_phone
+from schema.contact import RawContact
+from schema.events import CanonicalEvent, Identifier, IdentifierType, Interaction, NormalisedText, RawRef
+
+# Service numbers (1800/1900) are the shop's or operator's, never the customer's: kept, never matched.
+MATCHABLE_PHONE_KINDS = {"mobile", "landline", "foreign"}
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    """A record the stage could not turn into a canonical event; routed to dlq.<stage>."""
+
+    stage: str
+    field: str
+    reason: str
+
+
+def canonical_event(contact: RawContact, event_id: str, raw_ref: RawRef | None = None) -> CanonicalEvent | Rejected:
+    identifiers: list[Identifier] = []
+    attributes = dict(contact.attributes)
+    problems: list[tuple[str, str]] = []
+    seen: set[tuple[str, str]] = set()
+
+    def add(kind: IdentifierType, value: str, raw: str, flags: list[str]) -> None:
+        if (kind, value) not in seen:
+            seen.add((kind, value))
+            identifiers.append(Identifier(type=kind, value=value, raw=raw, flags=flags))
+
+    for i, raw in enumerate(contact.phones):
+        phone = normalise_phone(raw)
+        if phone.e164 and phone.kind in MATCHABLE_PHONE_KINDS:
+            add(IdentifierType.phone, phone.e164, raw, phone.flags)
+        elif phone.e164:
+            attributes[f"service_phone.{i}"] = phone.e164
+        else:
+            attributes[f"invalid.phone.{i}"] = f"{raw} ({phone.reason})"
+            problems.append(("phone", phone.reason or "invalid"))
+    for i, raw in enumerate(contact.emails):
+        email = normalise_email(raw)
+        if email.value:
+            add(IdentifierType.email, email.value, raw, [])
+        else:
+            attributes[f"invalid.email.{i}"] = f"{raw} ({email.reason})"
+            problems.append(("email", email.reason or "invalid"))
+    for kind, value in contact.channel_ids:
+        if value.strip():
+            add(IdentifierType(kind), value.strip(), value, [])
+
+    name = normalise_name(contact.name) if contact.name else None
+    if not identifiers and not name:
+        field, reason = problems[0] if problems else ("identifiers", "no name, phone, email or channel id")
+        return Rejected("normalise", field, reason)
+
+    return CanonicalEvent(
+        event_id=event_id,
+        channel=contact.channel,
+        source=contact.source,
+        source_record_id=contact.source_record_id,
+        occurred_at=contact.occurred_at,
+        received_at=contact.received_at,
+        identifiers=identifiers,
+        name=NormalisedText(raw=contact.name, value=name) if contact.name and name else None,
+        attributes=attributes,
+        interaction=Interaction(kind=contact.interaction_kind, summary=contact.summary,
+                                amount_vnd=contact.amount_vnd, payload=contact.payload),
+        raw_ref=raw_ref,
+    )

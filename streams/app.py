@@ -1,0 +1,175 @@
+"""The faust-streaming app: raw.<channel> -> normalise -> events.canonical -> resolve -> PostgreSQL.
+
+Thin on purpose: agents move records and call `streams.normalise.normalise_record` and
+`streams.postgres_sink.PostgresSink.apply`; all decisions live in resolver/.
+
+Delivery: both agents consume with `take_events` and faust acks a batch only after the loop body
+returned, and commits acked offsets only after flushing the producer. So a canonical event is
+committed after it was sent, and a raw offset after the database commit and the profile sends:
+at-least-once everywhere, exactly-once effect through idempotent sinks.
+
+A batch the database rejects for a reason other than a transient outage is split in halves until
+the poison record is alone; that record goes to dlq.resolve and the rest is stored. Transient
+outages are retried with backoff without acking anything, so nothing is lost and nothing stalls on
+one bad record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import faust
+import psycopg
+from pydantic import ValidationError
+
+from hopnhat.settings import Settings
+from schema.errors import DatabaseUnavailable
+from schema.events import CanonicalEvent, DeadLetter
+from streams.normalise import canonical_key, dead_letter, dumps, normalise_record
+from streams.postgres_sink import BatchOutcome, PostgresSink
+from streams.topics import Topics, bootstrap_servers
+
+log = logging.getLogger(__name__)
+NORMALISE_BATCH = 1000
+NORMALISE_LINGER_S = 0.05
+
+
+def create_app(settings: Settings) -> faust.App:
+    """Build the faust app with its two agents; nothing connects until the worker starts."""
+    topics = Topics.from_settings(settings)
+    app = faust.App(
+        settings.app_id,
+        broker=";".join(f"kafka://{s}" for s in bootstrap_servers(settings)),
+        store="memory://",
+        value_serializer="raw",
+        key_serializer="raw",
+        topic_partitions=settings.partitions,
+        topic_allow_declare=False,  # `hopnhat` creates its topics itself (streams/topics.py)
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        # Tansu (embedded broker) holds every JoinGroup for half the session timeout; see
+        # docs/ARCHITECTURE.md. 6 s keeps a worker's first assignment to ~3 s.
+        broker_session_timeout=settings.broker_session_timeout_s,
+        broker_heartbeat_interval=max(0.5, settings.broker_session_timeout_s / 3),
+        broker_commit_interval=1.0,
+        web_enabled=False,
+        autodiscover=False,
+    )
+    raw_topic = app.topic(*topics.raw.values(), value_type=bytes, key_type=bytes)
+    canonical_topic = app.topic(topics.canonical, value_type=bytes, key_type=bytes)
+    profiles_topic = app.topic(topics.profiles, value_type=bytes, key_type=bytes)
+    merges_topic = app.topic(topics.merges, value_type=bytes, key_type=bytes)
+    dlq_normalise = app.topic(topics.dlq_normalise, value_type=bytes, key_type=bytes)
+    dlq_resolve = app.topic(topics.dlq_resolve, value_type=bytes, key_type=bytes)
+    state: dict[str, Any] = {}
+
+    @app.agent(raw_topic, name="normalise")
+    async def normalise(stream: faust.StreamT) -> None:
+        async for batch in stream.take_events(NORMALISE_BATCH, within=NORMALISE_LINGER_S):
+            sends = []
+            for event in batch:
+                msg = event.message
+                result = normalise_record(topics.channel_of(msg.topic), msg.topic, msg.partition, msg.offset,
+                                          msg.key, msg.value)
+                if isinstance(result, DeadLetter):
+                    log.warning("normalise rejected topic=%s partition=%d offset=%d reason=%s field=%s",
+                                msg.topic, msg.partition, msg.offset, result.reason, result.field)
+                    sends.append(await dlq_normalise.send(key=msg.key, value=dumps(result)))
+                else:
+                    sends.append(await canonical_topic.send(key=canonical_key(result), value=dumps(result)))
+            await asyncio.gather(*sends)
+
+    @app.agent(canonical_topic, name="resolve", concurrency=1)
+    async def resolve(stream: faust.StreamT) -> None:
+        async for batch in stream.take_events(settings.resolve_batch_size, within=settings.resolve_linger_s):
+            sink = await _sink(state, settings)
+            parsed: list[CanonicalEvent] = []
+            for event in batch:
+                msg = event.message
+                try:
+                    parsed.append(CanonicalEvent.model_validate_json(msg.value))
+                except ValidationError as exc:
+                    await (await dlq_resolve.send(key=msg.key, value=dumps(dead_letter(
+                        "resolve", "invalid-canonical", str(exc.errors()[0]["msg"]), msg.topic, msg.partition,
+                        msg.offset, msg.key, msg.value))))
+            outcome = await _apply_with_isolation(sink, parsed, dlq_resolve, state, settings)
+            await _publish(outcome, profiles_topic, merges_topic)
+
+    @app.on_before_shutdown.connect
+    async def _close(app: faust.App, **kwargs: Any) -> None:
+        sink = state.pop("sink", None)
+        if sink is not None:
+            await sink.close()
+
+    return app
+
+
+async def _sink(state: dict[str, Any], settings: Settings) -> PostgresSink:
+    sink = state.get("sink")
+    if sink is None or sink.conn.closed:
+        assert settings.database_url, "HOPNHAT_DATABASE_URL must be set for the worker"
+        sink = await PostgresSink.connect(settings.database_url)
+        state["sink"] = sink
+    return sink  # type: ignore[no-any-return]
+
+
+async def _apply_with_isolation(sink: PostgresSink, events: Sequence[CanonicalEvent], dlq: faust.TopicT,
+                                state: dict[str, Any], settings: Settings) -> BatchOutcome:
+    """Store the batch; on a data error bisect to isolate the poison event(s) into dlq.resolve."""
+    if not events:
+        return BatchOutcome()
+    delay = 0.5
+    while True:
+        try:
+            return await sink.apply(events)
+        except (psycopg.OperationalError, DatabaseUnavailable) as exc:
+            log.warning("database unavailable (%s); retrying batch of %d in %.1fs", exc, len(events), delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 10.0)
+            state.pop("sink", None)
+            sink = await _reconnect(state, settings)
+        except psycopg.Error as exc:
+            if len(events) == 1:
+                e = events[0]
+                ref = e.raw_ref
+                letter = dead_letter("resolve", "store-rejected", f"{type(exc).__name__}: {exc}",
+                                     ref.topic if ref else "", ref.partition if ref else -1,
+                                     ref.offset if ref else -1, canonical_key(e), dumps(e))
+                log.error("resolve rejected event_id=%s: %s", e.event_id, exc)
+                await (await dlq.send(key=canonical_key(e), value=dumps(letter)))
+                return BatchOutcome()
+            mid = len(events) // 2
+            left = await _apply_with_isolation(sink, events[:mid], dlq, state, settings)
+            right = await _apply_with_isolation(sink, events[mid:], dlq, state, settings)
+            left.stored += right.stored
+            left.skipped += right.skipped
+            left.new_customers += right.new_customers
+            left.merges += right.merges
+            left.profiles.update(right.profiles)
+            left.tombstones += right.tombstones
+            return left
+
+
+async def _reconnect(state: dict[str, Any], settings: Settings) -> PostgresSink:
+    while True:
+        try:
+            return await _sink(state, settings)
+        except DatabaseUnavailable as exc:
+            log.warning("still cannot reach PostgreSQL: %s", exc)
+            await asyncio.sleep(2.0)
+
+
+async def _publish(outcome: BatchOutcome, profiles: faust.TopicT, merges: faust.TopicT) -> None:
+    """Send profiles, tombstones and merge events and wait until the broker has them."""
+    sends = []
+    for cid, profile in outcome.profiles.items():
+        sends.append(await profiles.send(key=cid.encode(), value=profile.model_dump_json().encode()))
+    for cid in outcome.tombstones:
+        sends.append(await profiles.send(key=cid.encode(), value=None))
+    for merge in outcome.merges:
+        sends.append(await merges.send(key=merge.survivor.encode(), value=merge.model_dump_json().encode()))
+    if sends:
+        await asyncio.gather(*sends)

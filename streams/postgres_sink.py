@@ -1,0 +1,261 @@
+"""Applies a resolver plan for one micro-batch to PostgreSQL, in one transaction.
+
+Used by the resolve agent (streams/app.py) and, later, by the bulk path. Free of faust.
+
+Per batch: one read of existing links, a handful of set-based writes (multi-row INSERT ... SELECT
+FROM unnest(...) ON CONFLICT), one commit. Redelivered events (their event id is already in
+`interactions`) are skipped, so replays are no-ops, but the profiles they touch are re-published.
+
+Concurrency (several workers in one consumer group): before reading, the transaction takes
+transaction-scoped advisory locks on every identifier key of the batch, in ascending order, so two
+batches that share an identifier are serialised and no two lock sets can deadlock. It then locks the
+customer rows it will touch with SELECT ... ORDER BY id FOR UPDATE (again one global order) and
+checks none was merged away since it read; if one was, it rolls back and retries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+
+from resolver.plan import SOURCE_KEY_TYPE, ExistingCustomer, Key, ResolutionPlan, event_keys, resolve_batch
+from resolver.profile import profile_from_json
+from schema.errors import DatabaseUnavailable
+from schema.events import CanonicalEvent, GoldenProfile, MergeEvent
+
+log = logging.getLogger(__name__)
+MAX_STALE_RETRIES = 8
+
+
+class _StaleRead(Exception):
+    """A customer we read was merged away by a concurrent batch before we locked it."""
+
+
+@dataclass(slots=True)
+class BatchOutcome:
+    stored: int = 0
+    skipped: int = 0
+    new_customers: int = 0
+    merges: list[MergeEvent] = field(default_factory=list)
+    profiles: dict[str, GoldenProfile] = field(default_factory=dict)
+    tombstones: list[str] = field(default_factory=list)
+
+
+def lock_key(key: Key) -> int:
+    digest = hashlib.blake2b(f"{key[0]}\x1f{key[1]}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class PostgresSink:
+    def __init__(self, conn: psycopg.AsyncConnection) -> None:
+        self.conn = conn
+
+    @classmethod
+    async def connect(cls, database_url: str) -> PostgresSink:
+        try:
+            conn = await psycopg.AsyncConnection.connect(database_url, autocommit=False)
+        except psycopg.OperationalError as exc:
+            raise DatabaseUnavailable(f"cannot connect to PostgreSQL: {exc}") from exc
+        return cls(conn)
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    async def apply(self, events: Sequence[CanonicalEvent]) -> BatchOutcome:
+        """Resolve and store one batch; retries when a concurrent merge made our read stale."""
+        for attempt in range(MAX_STALE_RETRIES):
+            try:
+                async with self.conn.transaction():
+                    return await self._apply(events)
+            except _StaleRead:
+                log.info("batch read a customer merged concurrently; retrying (attempt %d)", attempt + 1)
+        raise DatabaseUnavailable(f"batch kept racing concurrent merges after {MAX_STALE_RETRIES} attempts")
+
+    async def _apply(self, events: Sequence[CanonicalEvent]) -> BatchOutcome:
+        now = datetime.now(UTC)
+        cur = self.conn.cursor()
+        outcome = BatchOutcome()
+
+        unique: dict[str, CanonicalEvent] = {}
+        for e in events:
+            unique.setdefault(e.event_id, e)
+        await cur.execute("SELECT event_id FROM interactions WHERE event_id = ANY(%s)", (list(unique),))
+        known = {row[0] for row in await cur.fetchall()}
+        fresh = [e for eid, e in unique.items() if eid not in known]
+        outcome.skipped = len(events) - len(fresh)
+
+        keys = sorted({k for e in fresh for k in event_keys(e)})
+        await cur.execute("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%s::bigint[]) AS k",
+                          (sorted({lock_key(k) for k in keys}),))
+
+        owners = await self._owners(cur, keys)
+        existing = await self._lock_customers(cur, set(owners.values()))
+        plan = resolve_batch(fresh, owners, existing, now)
+        await self._write(cur, plan, fresh, existing, now, outcome)
+        if known:
+            outcome.profiles.update(await self._profiles_of_events(cur, sorted(known), outcome.profiles))
+        return outcome
+
+    async def _owners(self, cur: psycopg.AsyncCursor, keys: Sequence[Key]) -> dict[Key, str]:
+        idents = [k for k in keys if k[0] != SOURCE_KEY_TYPE]
+        sources = [k[1].split("|", 1) for k in keys if k[0] == SOURCE_KEY_TYPE]
+        owners: dict[Key, str] = {}
+        await cur.execute(
+            """SELECT i.type, i.value, coalesce(c.merged_into, c.id)
+                 FROM identifiers i JOIN customers c ON c.id = i.customer_id
+                WHERE (i.type, i.value) IN (SELECT * FROM unnest(%s::text[], %s::text[]))""",
+            ([k[0] for k in idents], [k[1] for k in idents]),
+        )
+        for t, v, cid in await cur.fetchall():
+            owners[(t, v)] = str(cid)
+        await cur.execute(
+            """SELECT s.source, s.source_record_id, coalesce(c.merged_into, c.id)
+                 FROM source_records s JOIN customers c ON c.id = s.customer_id
+                WHERE (s.source, s.source_record_id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))""",
+            ([s[0] for s in sources], [s[1] for s in sources]),
+        )
+        for src, rid, cid in await cur.fetchall():
+            owners[(SOURCE_KEY_TYPE, f"{src}|{rid}")] = str(cid)
+        return owners
+
+    async def _lock_customers(self, cur: psycopg.AsyncCursor, ids: set[str]) -> dict[str, ExistingCustomer]:
+        if not ids:
+            return {}
+        await cur.execute(
+            "SELECT id, merged_into, created_at, profile FROM customers WHERE id = ANY(%s::uuid[]) "
+            "ORDER BY id FOR UPDATE",
+            (sorted(ids),),
+        )
+        existing: dict[str, ExistingCustomer] = {}
+        for cid, merged_into, created_at, profile in await cur.fetchall():
+            if merged_into is not None:
+                raise _StaleRead(str(cid))
+            existing[str(cid)] = ExistingCustomer(str(cid), created_at, profile_from_json(profile))
+        return existing
+
+    async def _write(self, cur: psycopg.AsyncCursor, plan: ResolutionPlan, fresh: Sequence[CanonicalEvent],
+                     existing: dict[str, ExistingCustomer], now: datetime, outcome: BatchOutcome) -> None:
+        # 1. New customers; created_at keeps mint order so the survivor rule stays stable later.
+        if plan.new_customers:
+            await cur.execute(
+                """INSERT INTO customers (id, profile, created_at, updated_at)
+                   SELECT id, '{}'::jsonb, created, %s FROM unnest(%s::uuid[], %s::timestamptz[]) AS t(id, created)""",
+                (now, plan.new_customers, [now + timedelta(microseconds=i) for i in range(len(plan.new_customers))]),
+            )
+        outcome.new_customers = len(plan.new_customers)
+
+        # 2. Merges: evidence, merge rows, redirects kept one hop deep, identifiers re-pointed.
+        redirect = plan.redirects
+        for merge in plan.merges:
+            await cur.execute(
+                "INSERT INTO match_evidence (rule, details, event_id) VALUES (%s, %s, %s) RETURNING id",
+                (merge.rule, json.dumps(merge.evidence, ensure_ascii=False), merge.evidence.get("event_id")),
+            )
+            row = await cur.fetchone()
+            assert row is not None
+            await cur.execute(
+                "INSERT INTO merges (survivor_id, absorbed_id, reason, evidence_id, created_at) "
+                "VALUES (%s, %s, %s, %s, %s)",
+                (merge.survivor, merge.absorbed, merge.rule, row[0], now),
+            )
+            outcome.merges.append(MergeEvent(survivor=merge.survivor, absorbed=merge.absorbed, reason=merge.rule,
+                                             evidence=merge.evidence, evidence_id=row[0], at=now))
+        if redirect:
+            params = (list(redirect), list(redirect.values()))
+            await cur.execute(
+                """UPDATE customers c SET merged_into = m.root, updated_at = %s
+                     FROM unnest(%s::uuid[], %s::uuid[]) AS m(old, root)
+                    WHERE c.id = m.old OR c.merged_into = m.old""", (now, *params))
+            for table in ("identifiers", "source_records"):
+                await cur.execute(
+                    f"""UPDATE {table} t SET customer_id = m.root
+                          FROM unnest(%s::uuid[], %s::uuid[]) AS m(old, root) WHERE t.customer_id = m.old""",
+                    params)
+        outcome.tombstones = list(redirect)
+
+        # 3. Identifiers (one row per key: first/last seen folded here, ON CONFLICT can't touch a row twice).
+        seen: dict[Key, tuple[datetime, datetime]] = {}
+        for e in fresh:
+            for ident in e.identifiers:
+                k = (ident.type.value, ident.value)
+                lo, hi = seen.get(k, (e.occurred_at, e.occurred_at))
+                seen[k] = (min(lo, e.occurred_at), max(hi, e.occurred_at))
+        if seen:
+            ks = sorted(seen)
+            await cur.execute(
+                """INSERT INTO identifiers (type, value, customer_id, first_seen, last_seen)
+                   SELECT * FROM unnest(%s::text[], %s::text[], %s::uuid[], %s::timestamptz[], %s::timestamptz[])
+                   ON CONFLICT (type, value) DO UPDATE
+                      SET customer_id = EXCLUDED.customer_id,
+                          first_seen = least(identifiers.first_seen, EXCLUDED.first_seen),
+                          last_seen = greatest(identifiers.last_seen, EXCLUDED.last_seen)""",
+                ([k[0] for k in ks], [k[1] for k in ks], [plan.owners[k] for k in ks],
+                 [seen[k][0] for k in ks], [seen[k][1] for k in ks]),
+            )
+
+        # 4. Source records and interactions (idempotent on their natural keys).
+        if fresh:
+            records: dict[tuple[str, str], CanonicalEvent] = {}
+            for e in fresh:
+                records.setdefault((e.source, e.source_record_id), e)
+            rec = list(records.values())
+            await cur.execute(
+                """INSERT INTO source_records (source, source_record_id, channel, customer_id, link_rule,
+                                               link_identifier, record, first_event_id, created_at)
+                   SELECT s, r, ch, c, rule, ident, rec::jsonb, ev, %s
+                     FROM unnest(%s::text[], %s::text[], %s::text[], %s::uuid[], %s::text[], %s::text[],
+                                 %s::text[], %s::text[]) AS t(s, r, ch, c, rule, ident, rec, ev)
+                   ON CONFLICT (source, source_record_id) DO NOTHING""",
+                (now, [e.source for e in rec], [e.source_record_id for e in rec], [e.channel for e in rec],
+                 [plan.links[e.event_id].customer_id for e in rec], [plan.links[e.event_id].rule for e in rec],
+                 [plan.links[e.event_id].identifier for e in rec],
+                 [e.model_dump_json(include={"identifiers", "name", "attributes"}) for e in rec],
+                 [e.event_id for e in rec]),
+            )
+            await cur.execute(
+                """INSERT INTO interactions (event_id, customer_id, channel, source, source_record_id, kind,
+                                             occurred_at, received_at, summary, amount_vnd, payload,
+                                             raw_topic, raw_partition, raw_offset, stored_at)
+                   SELECT ev, c, ch, s, r, k, o, rc, sm, amt, pl::jsonb, rt, rp, ro, %s
+                     FROM unnest(%s::text[], %s::uuid[], %s::text[], %s::text[], %s::text[], %s::text[],
+                                 %s::timestamptz[], %s::timestamptz[], %s::text[], %s::bigint[], %s::text[],
+                                 %s::text[], %s::int[], %s::bigint[])
+                          AS t(ev, c, ch, s, r, k, o, rc, sm, amt, pl, rt, rp, ro)
+                   ON CONFLICT (event_id) DO NOTHING""",
+                (now, [e.event_id for e in fresh], [plan.links[e.event_id].customer_id for e in fresh],
+                 [e.channel for e in fresh], [e.source for e in fresh], [e.source_record_id for e in fresh],
+                 [e.interaction.kind for e in fresh], [e.occurred_at for e in fresh],
+                 [e.received_at for e in fresh], [e.interaction.summary for e in fresh],
+                 [e.interaction.amount_vnd for e in fresh],
+                 [json.dumps(e.interaction.payload, ensure_ascii=False) for e in fresh],
+                 [e.raw_ref.topic if e.raw_ref else None for e in fresh],
+                 [e.raw_ref.partition if e.raw_ref else None for e in fresh],
+                 [e.raw_ref.offset if e.raw_ref else None for e in fresh]),
+            )
+            outcome.stored = cur.rowcount
+
+        # 5. Golden profiles of every touched root.
+        if plan.profiles:
+            ids = sorted(plan.profiles)
+            await cur.execute(
+                """UPDATE customers c SET profile = p.profile::jsonb, updated_at = %s
+                     FROM unnest(%s::uuid[], %s::text[]) AS p(id, profile) WHERE c.id = p.id""",
+                (now, ids, [plan.profiles[i].model_dump_json() for i in ids]),
+            )
+        outcome.profiles = dict(plan.profiles)
+
+    async def _profiles_of_events(self, cur: psycopg.AsyncCursor, event_ids: list[str],
+                                  already: dict[str, GoldenProfile]) -> dict[str, GoldenProfile]:
+        await cur.execute(
+            """SELECT DISTINCT r.id, r.profile FROM interactions i
+                 JOIN customers c ON c.id = i.customer_id
+                 JOIN customers r ON r.id = coalesce(c.merged_into, c.id)
+                WHERE i.event_id = ANY(%s)""", (event_ids,))
+        return {str(cid): profile_from_json(p) for cid, p in await cur.fetchall()
+                if str(cid) not in already and p}
