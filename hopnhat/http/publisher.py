@@ -34,7 +34,7 @@ class RawPublisher:
         async with self._lock:
             if self._producer is None:
                 producer = AIOKafkaProducer(
-                    bootstrap_servers=bootstrap_servers(self.settings), acks="all", linger_ms=2,
+                    bootstrap_servers=bootstrap_servers(self.settings), acks="all", linger_ms=0,
                     request_timeout_ms=int(self.timeout_s * 1000), client_id="hopnhat-webhooks",
                 )
                 try:

@@ -1,0 +1,44 @@
+# The two commands on a fresh machine: `make demo` and `make test`. Each creates .venv if missing and
+# installs hopnhat with its pinned dependencies (needs Python >= 3.11, make and a C compiler).
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV := .venv
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: all venv demo test test-fast bench schema clean help
+
+all: help
+
+help:
+	@echo "make demo        run the whole pipeline on a Vietnamese sample (embedded broker + PostgreSQL)"
+	@echo "make test        run the test suite (unit + integration on real services)"
+	@echo "make test-fast   unit tests only"
+	@echo "make bench       webhook-to-PostgreSQL benchmark (bench/e2e.py)"
+	@echo "make schema      regenerate schema/jsonschema/*.json from the models"
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "hopnhat needs Python >= 3.11: run make PYTHON=/path/to/python3.11")'
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: venv
+	$(VENV)/bin/hopnhat demo
+
+test: venv
+	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
+
+test-fast: venv
+	$(VENV)/bin/python -m pytest tests/unit $(PYTEST_ARGS)
+
+bench: venv
+	$(VENV)/bin/python bench/e2e.py
+
+schema: venv
+	$(VENV)/bin/python -m schema.export
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
