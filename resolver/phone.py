@@ -20,6 +20,7 @@ from phonenumbers import PhoneMetadata, PhoneNumberFormat, PhoneNumberType
 
 _VN = PhoneMetadata.metadata_for_region("VN")
 assert _VN is not None and _VN.mobile is not None and _VN.fixed_line is not None
+assert _VN.mobile.national_number_pattern and _VN.fixed_line.national_number_pattern
 _MOBILE = re.compile(_VN.mobile.national_number_pattern)
 _FIXED = re.compile(_VN.fixed_line.national_number_pattern)
 

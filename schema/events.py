@@ -18,9 +18,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-CLOUDEVENTS_SPEC_VERSION = "1.0"
-
-
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -32,7 +29,7 @@ class CloudEvent(_Model):
     redelivered webhook or a re-imported file produces the same id and is a no-op downstream.
     """
 
-    specversion: Literal["1.0"] = CLOUDEVENTS_SPEC_VERSION
+    specversion: Literal["1.0"] = "1.0"
     id: str = Field(min_length=1, description="Idempotency key derived from the source's own id")
     source: str = Field(min_length=1, description="URI-reference of the producer, e.g. /webform/contact")
     type: str = Field(min_length=1, description="Reverse-DNS event type, e.g. vn.hopnhat.webform.submitted")

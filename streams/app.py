@@ -19,9 +19,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 import faust
+from faust.streams import Stream
 import psycopg
 from pydantic import ValidationError
 
@@ -68,7 +69,7 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.agent(raw_topic, name="normalise")
     async def normalise(stream: faust.StreamT) -> None:
-        async for batch in stream.take_events(NORMALISE_BATCH, within=NORMALISE_LINGER_S):
+        async for batch in cast(Stream, stream).take_events(NORMALISE_BATCH, within=NORMALISE_LINGER_S):
             sends = []
             for event in batch:
                 msg = event.message
@@ -84,13 +85,14 @@ def create_app(settings: Settings) -> faust.App:
 
     @app.agent(canonical_topic, name="resolve", concurrency=1)
     async def resolve(stream: faust.StreamT) -> None:
-        async for batch in stream.take_events(settings.resolve_batch_size, within=settings.resolve_linger_s):
+        batches = cast(Stream, stream).take_events(settings.resolve_batch_size, within=settings.resolve_linger_s)
+        async for batch in batches:
             sink = await _sink(state, settings)
             parsed: list[CanonicalEvent] = []
             for event in batch:
                 msg = event.message
                 try:
-                    parsed.append(CanonicalEvent.model_validate_json(msg.value))
+                    parsed.append(CanonicalEvent.model_validate_json(msg.value or b""))
                 except ValidationError as exc:
                     await (await dlq_resolve.send(key=msg.key, value=dumps(dead_letter(
                         "resolve", "invalid-canonical", str(exc.errors()[0]["msg"]), msg.topic, msg.partition,
@@ -98,8 +100,8 @@ def create_app(settings: Settings) -> faust.App:
             outcome = await _apply_with_isolation(sink, parsed, dlq_resolve, state, settings)
             await _publish(outcome, profiles_topic, merges_topic)
 
-    @app.on_before_shutdown.connect
-    async def _close(app: faust.App, **kwargs: Any) -> None:
+    @app.on_before_shutdown.connect  # type: ignore[arg-type]  # faust's stub rejects async receivers it accepts
+    async def _close(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:
         sink = state.pop("sink", None)
         if sink is not None:
             await sink.close()
@@ -113,7 +115,7 @@ async def _sink(state: dict[str, Any], settings: Settings) -> PostgresSink:
         assert settings.database_url, "HOPNHAT_DATABASE_URL must be set for the worker"
         sink = await PostgresSink.connect(settings.database_url)
         state["sink"] = sink
-    return sink  # type: ignore[no-any-return]
+    return cast(PostgresSink, sink)
 
 
 async def _apply_with_isolation(sink: PostgresSink, events: Sequence[CanonicalEvent], dlq: faust.TopicT,

@@ -49,7 +49,7 @@ class Topics:
 
     def specs(self, partitions: int) -> list[tuple[str, int, dict[str, str]]]:
         """(name, partitions, configs) of every topic hopnhat owns."""
-        specs = [(name, partitions, {}) for name in self.raw.values()]
+        specs: list[tuple[str, int, dict[str, str]]] = [(name, partitions, {}) for name in self.raw.values()]
         specs += [
             (self.canonical, partitions, {}),
             (self.profiles, partitions, {"cleanup.policy": "compact"}),

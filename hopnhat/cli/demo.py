@@ -22,7 +22,7 @@ def demo(customers: int, seed: int, workers: int, as_json: bool) -> None:
     are used instead of the embedded broker and PostgreSQL.
     """
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
     from hopnhat.demo import run_demo
 
@@ -35,7 +35,7 @@ def demo(customers: int, seed: int, workers: int, as_json: bool) -> None:
     console.print("[bold]hopnhat demo[/bold]: starting broker, PostgreSQL, webhook server and worker ...")
     with Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=False) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def progress(stage: str, done: int, total: int) -> None:
             label = {"post": "posting webhooks", "resolve": "resolved and stored"}[stage]

@@ -56,8 +56,8 @@ def worker(ready_file: Path | None) -> None:
     ensure_topics(settings)
     app = create_app(settings)
     if ready_file is not None:
-        @app.on_partitions_assigned.connect
-        async def _ready(app: faust.App, assigned: object, **kwargs: object) -> None:
+        @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # faust's stub rejects async receivers
+        async def _ready(sender: object, *args: object, signal: object = None, **kwargs: object) -> None:
             ready_file.touch()
 
     logging.getLogger("faust").setLevel(logging.WARNING)
