@@ -23,8 +23,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pydantic import SecretStr  # noqa: E402
-
 from hopnhat.embedded import embedded_services, free_port  # noqa: E402
 from hopnhat.migrate import migrate  # noqa: E402
 from hopnhat.processes import running_stack  # noqa: E402
@@ -44,7 +42,7 @@ def run(events: int, workers: int, concurrency: int, seed: int) -> dict[str, obj
     secret = secrets.token_urlsafe(16)
     started = time.perf_counter()
     with embedded_services(Settings()) as base:
-        s = base.model_copy(update={"webform_secrets": {"bench": SecretStr(secret)}, "http_port": free_port(),
+        s = base.with_secret("webform", "bench", secret).model_copy(update={"http_port": free_port(),
                                     "app_id": f"bench-{secrets.token_hex(3)}", "partitions": max(4, workers * 2)})
         assert s.database_url
         migrate(database_url=s.database_url)

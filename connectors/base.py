@@ -4,8 +4,10 @@ A connector turns one channel's native payload into a CloudEvent for `raw.<chann
 
 * `verify(headers, body, secret)` checks the source's signature over the *raw* body bytes. It never
   blocks and never touches the network. Failure raises `InvalidSignature` (HTTP 401).
-* `parse(body, content_type, source_id, received_at)` validates the body and returns the
-  `CloudEvent`. A bad body raises `MalformedPayload(field, reason)` (HTTP 400 naming the field).
+* `parse(body, content_type, source_id, received_at)` validates the body and returns its
+  `CloudEvent`s: one per event in the delivery (a source may batch several, e.g. Meta's `entry`
+  list). A bad body raises `MalformedPayload(field, reason)` (HTTP 400 naming the field), and then
+  nothing of that delivery is published.
 * The event `id` is derived from the source's own id, so it is stable across redeliveries and
   re-imports: the same submission always yields the same id, and downstream writes are no-ops.
 * `kafka_key(event)` is the sender id the event is partitioned by.
@@ -40,7 +42,7 @@ class Connector(ABC):
     def verify(self, headers: Mapping[str, str], body: bytes, secret: bytes) -> None: ...
 
     @abstractmethod
-    def parse(self, body: bytes, content_type: str, source_id: str, received_at: datetime) -> CloudEvent: ...
+    def parse(self, body: bytes, content_type: str, source_id: str, received_at: datetime) -> list[CloudEvent]: ...
 
     @abstractmethod
     def kafka_key(self, event: CloudEvent) -> str: ...

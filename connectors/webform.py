@@ -88,7 +88,7 @@ class WebformConnector(Connector):
                 raise MalformedPayload("body", f"invalid form encoding: {exc}") from exc
         raise MalformedPayload("content-type", f"expected application/json or form-urlencoded, got {mime!r}")
 
-    def parse(self, body: bytes, content_type: str, source_id: str, received_at: datetime) -> CloudEvent:
+    def parse(self, body: bytes, content_type: str, source_id: str, received_at: datetime) -> list[CloudEvent]:
         data = self._decode(body, content_type)
         nested = data.pop("fields", None)
         if nested is not None:
@@ -119,7 +119,7 @@ class WebformConnector(Connector):
             raise MalformedPayload("fields", "a submission needs at least one of name, phone or email")
         record_id = submission_id or stable_digest({"fields": fields, "utm": utm_s, "consent": consent_b,
                                                      "submitted_at": submitted_raw})
-        return CloudEvent(
+        return [CloudEvent(
             id=f"webform:{source_id}:{record_id}",
             source=f"/webform/{source_id}",
             type=self.event_type,
@@ -129,7 +129,7 @@ class WebformConnector(Connector):
             hopnhatreceived=received_at,
             data={"form_id": source_id, "submission_id": record_id, "fields": fields, "utm": utm_s,
                   "consent": consent_b},
-        )
+        )]
 
     @staticmethod
     def _sender(fields: Mapping[str, str], record_id: str) -> str:

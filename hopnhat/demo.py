@@ -14,8 +14,6 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from pydantic import SecretStr
-
 from hopnhat.embedded import embedded_services, free_port
 from hopnhat.migrate import migrate
 from hopnhat.processes import running_stack
@@ -59,8 +57,7 @@ def run_demo(*, settings: Settings, customers: int = 200, seed: int = 84, worker
     people, visits = generate(customers, seed)
     secret = secrets.token_urlsafe(24)
     with embedded_services(settings) as base:
-        s = base.model_copy(update={
-            "webform_secrets": {**base.webform_secrets, DEMO_FORM: SecretStr(secret)},
+        s = base.with_secret("webform", DEMO_FORM, secret).model_copy(update={
             "http_port": free_port(base.http_host) if base.http_port == 8080 else base.http_port,
         })
         assert s.database_url

@@ -31,8 +31,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
     for name, value in settings.model_dump(mode="json").items():
         if value is None:
             continue
-        if name == "webform_secrets":
-            value = {k: v.get_secret_value() for k, v in settings.webform_secrets.items()}
+        if name == "secrets":
+            value = {ch: {k: v.get_secret_value() for k, v in by_source.items()}
+                     for ch, by_source in settings.secrets.items()}
         env[f"HOPNHAT_{name.upper()}"] = json.dumps(value) if isinstance(value, dict | list) else str(value)
     return env
 

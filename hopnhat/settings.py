@@ -41,8 +41,9 @@ class Settings(BaseSettings):
     partitions: int = Field(default=4, ge=1, description="Partitions of raw and canonical topics")
     http_host: str = "127.0.0.1"
     http_port: int = 8080
-    webform_secrets: dict[str, SecretStr] = Field(
-        default_factory=dict, description="form id -> HMAC-SHA256 secret, e.g. '{\"contact\": \"s3cret\"}'"
+    secrets: dict[str, dict[str, SecretStr]] = Field(
+        default_factory=dict,
+        description="channel -> source id -> signing secret, e.g. '{\"webform\": {\"lien-he\": \"s3cret\"}}'",
     )
     max_body_bytes: int = Field(default=256 * 1024, description="Webhook bodies above this get 413")
     resolve_batch_size: int = Field(default=500, ge=1, description="Max events per resolver micro-batch")
@@ -75,8 +76,17 @@ class Settings(BaseSettings):
     def masked(self) -> dict[str, Any]:
         """The settings as shown by `hopnhat config show`: secrets masked."""
         data = self.model_dump(mode="json")
-        data["webform_secrets"] = {k: "**********" for k in self.webform_secrets}
+        data["secrets"] = {ch: {k: "**********" for k in by_source} for ch, by_source in self.secrets.items()}
         return data
+
+    def secret(self, channel: str, source_id: str) -> SecretStr | None:
+        return self.secrets.get(channel, {}).get(source_id)
+
+    def with_secret(self, channel: str, source_id: str, value: str) -> Settings:
+        """A copy with one more signing secret (demo, tests, benchmarks)."""
+        merged = {ch: dict(by_source) for ch, by_source in self.secrets.items()}
+        merged.setdefault(channel, {})[source_id] = SecretStr(value)
+        return self.model_copy(update={"secrets": merged})
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -79,7 +79,7 @@ async def post_visits(base_url: str, form_id: str, secret: str, visits: Sequence
                 await asyncio.sleep(0.2 * (attempt + 1))
             report.statuses[status] += 1
             if 200 <= status < 300:
-                report.accepted_ids.append(resp.json()["id"])
+                report.accepted_ids.extend(e["id"] for e in resp.json()["events"])
             if on_done:
                 on_done()
 

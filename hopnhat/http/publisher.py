@@ -45,13 +45,15 @@ class RawPublisher:
                 self._producer = producer
             return self._producer
 
-    async def publish(self, topic: str, key: bytes, value: bytes) -> Ack:
+    async def publish_all(self, topic: str, records: list[tuple[bytes, bytes]]) -> list[Ack]:
+        """Publish several records; return when the broker acknowledged every one of them."""
         producer = await self._ensure()
         try:
-            meta = await asyncio.wait_for(producer.send_and_wait(topic, value=value, key=key), self.timeout_s)
+            futures = [await producer.send(topic, value=value, key=key) for key, value in records]
+            metas = await asyncio.wait_for(asyncio.gather(*futures), self.timeout_s)
         except (KafkaError, TimeoutError) as exc:
             raise BrokerUnavailable(f"broker did not acknowledge the write to {topic}: {exc!r}") from exc
-        return Ack(meta.topic, meta.partition, meta.offset)
+        return [Ack(m.topic, m.partition, m.offset) for m in metas]
 
     async def close(self) -> None:
         if self._producer is not None:

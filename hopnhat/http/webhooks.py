@@ -1,6 +1,6 @@
 """Webhook endpoints: verify, parse, publish to raw.<channel>, and only then answer 2xx.
 
-Status codes: 200 stored (body has the event id and its offset), 400 malformed (names the field),
+Status codes: 200 stored (body lists each event's id, topic, partition and offset), 400 malformed (names the field),
 401 bad or missing signature, 404 unknown channel or source, 413 body too large, 503 the broker did
 not acknowledge (the source should retry; nothing was stored).
 """
@@ -21,8 +21,7 @@ log = logging.getLogger(__name__)
 
 
 def secret_for(settings: Settings, channel: str, source_id: str) -> bytes:
-    secrets = {"webform": settings.webform_secrets}.get(channel, {})
-    secret = secrets.get(source_id)
+    secret = settings.secret(channel, source_id)
     if secret is None:
         raise UnknownSource(f"no secret configured for {channel} source {source_id!r}")
     return secret.get_secret_value().encode("utf-8")
@@ -53,14 +52,16 @@ def build_router(settings: Settings) -> APIRouter:
         secret = secret_for(settings, channel, source_id)
         body = await read_body(request, settings.max_body_bytes)
         connector.verify(request.headers, body, secret)
-        event = connector.parse(body, request.headers.get("content-type", ""), source_id, datetime.now(UTC))
-        ack = await request.app.state.publisher.publish(
-            settings.topic(connector.topic()), connector.kafka_key(event).encode("utf-8"),
-            event.model_dump_json().encode("utf-8"),
+        events = connector.parse(body, request.headers.get("content-type", ""), source_id, datetime.now(UTC))
+        acks = await request.app.state.publisher.publish_all(
+            settings.topic(connector.topic()),
+            [(connector.kafka_key(e).encode("utf-8"), e.model_dump_json().encode("utf-8")) for e in events],
         )
-        log.info("accepted channel=%s topic=%s partition=%d offset=%d event_id=%s",
-                 channel, ack.topic, ack.partition, ack.offset, event.id)
-        return JSONResponse({"status": "accepted", "id": event.id, "topic": ack.topic,
-                             "partition": ack.partition, "offset": ack.offset})
+        for event, ack in zip(events, acks, strict=True):
+            log.info("accepted channel=%s topic=%s partition=%d offset=%d event_id=%s",
+                     channel, ack.topic, ack.partition, ack.offset, event.id)
+        return JSONResponse({"status": "accepted", "events": [
+            {"id": e.id, "topic": a.topic, "partition": a.partition, "offset": a.offset}
+            for e, a in zip(events, acks, strict=True)]})
 
     return router

@@ -14,7 +14,6 @@ import httpx
 import psycopg
 import pytest
 from kafka import KafkaConsumer, TopicPartition
-from pydantic import SecretStr
 
 from hopnhat.processes import running_stack
 from hopnhat.settings import Settings
@@ -26,8 +25,7 @@ FORM, SECRET = "lien-he", "bi-mat-cua-form"
 
 
 def _stack(isolated_settings: Settings, workers: int) -> Iterator[Settings]:
-    s = isolated_settings.model_copy(update={"webform_secrets": {FORM: SecretStr(SECRET)},
-                                             "resolve_linger_s": 0.05})
+    s = isolated_settings.with_secret("webform", FORM, SECRET).model_copy(update={"resolve_linger_s": 0.05})
     ensure_topics(s)
     with running_stack(s, workers=workers):
         yield s
@@ -89,7 +87,8 @@ def test_signed_submissions_become_one_customer_in_postgres_and_on_the_profile_t
     r3 = post(stack, {"full_name": "Nguyễn Thị Lan", "phone": "+84 912 345 678", "email": "lan.nguyen@gmail.com",
                       "message": "Cho em xin báo giá ạ", "utm_source": "zalo"}, "sub-3")
     assert [r.status_code for r in (r1, r2, r3)] == [200, 200, 200], [r.text for r in (r1, r2, r3)]
-    assert r1.json()["id"] == "webform:lien-he:sub-1" and r1.json()["topic"] == stack.topic("raw.webform")
+    assert r1.json()["events"][0]["id"] == "webform:lien-he:sub-1"
+    assert r1.json()["events"][0]["topic"] == stack.topic("raw.webform")
 
     assert wait_rows(stack.database_url, "SELECT count(*) FROM interactions", 3) == 3
     with psycopg.connect(stack.database_url) as conn:
@@ -126,8 +125,9 @@ def test_duplicate_delivery_yields_one_interaction(stack: Settings) -> None:
     first = post(stack, fields, "dup-1")
     second = post(stack, fields, "dup-1")
     assert first.status_code == second.status_code == 200
-    assert first.json()["id"] == second.json()["id"]
-    assert first.json()["offset"] != second.json()["offset"] or first.json()["partition"] != second.json()["partition"]
+    a, b = first.json()["events"][0], second.json()["events"][0]
+    assert a["id"] == b["id"]
+    assert (a["partition"], a["offset"]) != (b["partition"], b["offset"])  # the broker holds it twice
     unique = post(stack, {"full_name": "Đỗ Minh Tâm", "phone": "0903 111 222"}, "other-1")
     assert unique.status_code == 200
     assert wait_rows(stack.database_url, "SELECT count(*) FROM interactions", 2) == 2
@@ -171,16 +171,16 @@ def test_record_that_fails_normalisation_goes_to_dlq_with_its_offset_and_the_str
     assert len(letters) == 1
     letter = json.loads(letters[0][1])
     assert letter["stage"] == "normalise" and letter["field"] == "phone" and letter["reason"] == "placeholder"
-    assert (letter["topic"], letter["partition"], letter["offset"]) == (
-        poison.json()["topic"], poison.json()["partition"], poison.json()["offset"])
+    sent = poison.json()["events"][0]
+    assert (letter["topic"], letter["partition"], letter["offset"]) == (sent["topic"], sent["partition"], sent["offset"])
     assert json.loads(letter["value"])["id"] == "webform:lien-he:placeholder-1"
 
 
 def test_broker_unreachable_answers_503_and_acknowledges_nothing(isolated_settings: Settings) -> None:
     from hopnhat.embedded import free_port
 
-    dead = isolated_settings.model_copy(update={"kafka_bootstrap": f"127.0.0.1:{free_port()}",
-                                                "webform_secrets": {FORM: SecretStr(SECRET)}})
+    dead = isolated_settings.with_secret("webform", FORM, SECRET).model_copy(
+        update={"kafka_bootstrap": f"127.0.0.1:{free_port()}"})
     with running_stack(dead, workers=0):
         response = post(dead, {"full_name": "Bùi Văn Nam", "phone": "0912345678"}, "down-1")
     assert response.status_code == 503

@@ -10,20 +10,20 @@ from hopnhat.settings import load_settings
 
 def test_env_overrides_yaml_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     config = tmp_path / "hopnhat.yaml"
-    config.write_text("partitions: 8\nhttp_port: 9000\nwebform_secrets:\n  lien-he: tu-file\n")
+    config.write_text("partitions: 8\nhttp_port: 9000\nsecrets:\n  webform:\n    lien-he: tu-file\n")
     monkeypatch.setenv("HOPNHAT_CONFIG", str(config))
     monkeypatch.setenv("HOPNHAT_HTTP_PORT", "9100")
     settings = load_settings()
     assert settings.partitions == 8 and settings.http_port == 9100
-    assert settings.webform_secrets["lien-he"].get_secret_value() == "tu-file"
+    assert settings.secret("webform", "lien-he").get_secret_value() == "tu-file"
 
 
 def test_config_show_masks_secrets(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("HOPNHAT_WEBFORM_SECRETS", '{"lien-he": "bi-mat"}')
+    monkeypatch.setenv("HOPNHAT_SECRETS", '{"webform": {"lien-he": "bi-mat"}}')
     result = CliRunner().invoke(cli, ["config", "show", "--json"])
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["webform_secrets"] == {"lien-he": "**********"}
+    assert data["secrets"] == {"webform": {"lien-he": "**********"}}
     assert "bi-mat" not in result.output
 
 

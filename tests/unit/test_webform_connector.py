@@ -21,19 +21,19 @@ def test_json_submission_becomes_cloudevent_with_stable_id(webform) -> None:
     body = json.dumps({"submission_id": "abc-1", "full_name": "Phạm Thu Hà", "phone": "0987 654 321",
                        "utm": {"source": "zalo"}, "consent": {"marketing": True},
                        "submitted_at": "2026-11-20T09:15:00"}).encode()
-    event = webform.parse(body, "application/json", "lien-he", NOW)
+    [event] = webform.parse(body, "application/json", "lien-he", NOW)
     assert event.id == "webform:lien-he:abc-1"
     assert event.specversion == "1.0" and event.source == "/webform/lien-he"
     assert event.time == datetime(2026, 11, 20, 2, 15, tzinfo=UTC)  # naive time read as +07:00
     assert event.data["utm"] == {"source": "zalo"} and event.data["consent"] == {"marketing": True}
-    again = webform.parse(body, "application/json", "lien-he", datetime(2026, 11, 21, tzinfo=UTC))
+    [again] = webform.parse(body, "application/json", "lien-he", datetime(2026, 11, 21, tzinfo=UTC))
     assert again.id == event.id
 
 
 def test_form_encoded_without_id_hashes_the_submission(webform) -> None:
     body = urlencode({"ho_ten": "Lê Văn Tám", "sdt": "0912.345.678", "utm_campaign": "tet"}).encode()
-    first = webform.parse(body, "application/x-www-form-urlencoded; charset=utf-8", "dang-ky", NOW)
-    retry = webform.parse(body, "application/x-www-form-urlencoded", "dang-ky", NOW.replace(minute=59))
+    [first] = webform.parse(body, "application/x-www-form-urlencoded; charset=utf-8", "dang-ky", NOW)
+    [retry] = webform.parse(body, "application/x-www-form-urlencoded", "dang-ky", NOW.replace(minute=59))
     assert first.id == retry.id
     contact = webform.extract(first)
     assert contact.name == "Lê Văn Tám" and contact.phones == ["0912.345.678"]
