@@ -70,14 +70,21 @@ def child_preexec(sig: int, uid: int | None = None, gid: int | None = None) -> C
 
 @dataclass
 class ChildService:
-    """A child process we started, with how to stop it politely."""
+    """A child process we started (service or hopnhat process), with how to stop it politely."""
 
     name: str
     process: subprocess.Popen[bytes]
     stop_signal: int
-    workdir: Path
     log_path: Path
     cleanup_dirs: list[Path] = field(default_factory=list)
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def kill(self) -> None:
+        if self.alive():
+            self.process.kill()
+            self.process.wait(5)
 
     def log_tail(self, lines: int = 20) -> str:
         try:
@@ -128,7 +135,7 @@ def start_tansu(workdir: Path, host: str = "127.0.0.1", timeout: float = 20.0) -
             stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             start_new_session=True, preexec_fn=child_preexec(signal.SIGTERM),
         )
-    svc = ChildService("tansu broker", proc, signal.SIGTERM, workdir, log_path)
+    svc = ChildService("tansu broker", proc, signal.SIGTERM, log_path)
     _wait_until(lambda: port_open(host, port), svc, timeout)
     return svc, f"{host}:{port}"
 
@@ -190,7 +197,7 @@ def start_postgres(workdir: Path, host: str = "127.0.0.1", timeout: float = 60.0
             start_new_session=True, preexec_fn=child_preexec(signal.SIGINT, uid, gid),
         )
     # SIGINT = PostgreSQL's "fast shutdown": roll back open transactions, checkpoint, exit.
-    svc = ChildService("postgresql", proc, signal.SIGINT, workdir, log_path)
+    svc = ChildService("postgresql", proc, signal.SIGINT, log_path)
     url = f"postgresql://postgres@{host}:{port}/postgres"
     _wait_until(lambda: _pg_ready(url), svc, timeout)
     return svc, url

@@ -15,12 +15,11 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
-from hopnhat.embedded import child_preexec
+from hopnhat.embedded import ChildService, child_preexec
 from hopnhat.settings import Settings
 from schema.errors import ServiceStartError
 
@@ -38,37 +37,7 @@ def settings_env(settings: Settings) -> dict[str, str]:
     return env
 
 
-@dataclass
-class Child:
-    name: str
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return ""
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def stop(self, timeout: float = 15.0) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-
-    def kill(self) -> None:
-        if self.process.poll() is None:
-            self.process.kill()
-            self.process.wait(5)
-
-
-def spawn(name: str, args: list[str], settings: Settings, log_dir: Path) -> Child:
+def spawn(name: str, args: list[str], settings: Settings, log_dir: Path) -> ChildService:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOPNHAT_")}
     env.update(settings_env(settings))
     env["PYTHONUNBUFFERED"] = "1"
@@ -78,10 +47,10 @@ def spawn(name: str, args: list[str], settings: Settings, log_dir: Path) -> Chil
             [sys.executable, "-m", "hopnhat.cli.main", *args], env=env, stdout=out, stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL, preexec_fn=child_preexec(signal.SIGTERM),
         )
-    return Child(name, proc, log_path)
+    return ChildService(name, proc, signal.SIGTERM, log_path)
 
 
-def wait_http_ready(child: Child, base_url: str, timeout: float = 30.0) -> None:
+def wait_http_ready(child: ChildService, base_url: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if not child.alive():
@@ -95,7 +64,7 @@ def wait_http_ready(child: Child, base_url: str, timeout: float = 30.0) -> None:
     raise ServiceStartError(f"{child.name} did not answer on {base_url} within {timeout:.0f}s:\n{child.log_tail()}")
 
 
-def wait_file(child: Child, path: Path, timeout: float = 60.0) -> None:
+def wait_file(child: ChildService, path: Path, timeout: float = 60.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if path.exists():
@@ -107,11 +76,11 @@ def wait_file(child: Child, path: Path, timeout: float = 60.0) -> None:
 
 
 @contextlib.contextmanager
-def running_stack(settings: Settings, workers: int = 1, log_dir: Path | None = None) -> Iterator[list[Child]]:
+def running_stack(settings: Settings, workers: int = 1, log_dir: Path | None = None) -> Iterator[list[ChildService]]:
     """Start `hopnhat serve` and `workers` x `hopnhat worker`; yield when all are ready; stop on exit."""
     own_dir = log_dir is None
     logs = Path(tempfile.mkdtemp(prefix="hopnhat-logs-")) if log_dir is None else log_dir
-    children: list[Child] = []
+    children: list[ChildService] = []
     try:
         server = spawn("serve", ["serve"], settings, logs)
         children.append(server)
