@@ -17,6 +17,7 @@ from dataclasses import asdict, dataclass
 from hopnhat.embedded import embedded_services, free_port
 from hopnhat.migrate import migrate
 from hopnhat.processes import running_stack
+from hopnhat.quality import QualityScore, compute_quality
 from hopnhat.sample import generate
 from hopnhat.settings import Settings
 from hopnhat.stats import dlq_depth, interactions_count, store_counts
@@ -42,8 +43,10 @@ class DemoResult:
     post_s: float
     wall_s: float
     store_bytes: int
+    quality_flagged: int
+    quality: list[QualityScore]
 
-    def as_dict(self) -> dict[str, float | int]:
+    def as_dict(self) -> dict[str, object]:
         return asdict(self)
 
 
@@ -79,12 +82,14 @@ def run_demo(*, settings: Settings, customers: int = 200, seed: int = 84, worker
             elapsed = time.perf_counter() - t0
             counts = store_counts(s.database_url)
             dlq = dlq_depth(s)
+            scores = compute_quality(database_url=s.database_url)
     return DemoResult(
         people=len(people), events_in=len(visits), accepted=report.accepted,
         rejected_http=len(visits) - report.accepted, interactions_stored=stored, customers=counts.customers,
         merges=counts.merges, identifiers=counts.identifiers, dlq=dlq,
         events_per_s=round(report.accepted / elapsed, 1) if elapsed else 0.0, post_s=round(report.seconds, 2),
         wall_s=round(time.perf_counter() - started, 2), store_bytes=counts.bytes,
+        quality_flagged=sum(q.flagged for q in scores), quality=scores,
     )
 
 

@@ -100,9 +100,10 @@ def email_variant(email: str, rng: random.Random) -> str:
     return email
 
 
-def make_visits(people: list[Person], rng: random.Random, max_visits: int = 4) -> list[Visit]:
+def make_visits(people: list[Person], rng: random.Random, end: datetime, max_visits: int = 4) -> list[Visit]:
+    """Visits spread over the 20 hours before `end` (so timeliness scores reflect the pipeline)."""
     visits: list[tuple[datetime, Visit]] = []
-    start = datetime(2026, 8, 1, tzinfo=UTC)
+    start = end - timedelta(hours=20)
     for p in people:
         for v in range(rng.randint(1, max_visits)):
             show = rng.random()
@@ -114,7 +115,7 @@ def make_visits(people: list[Person], rng: random.Random, max_visits: int = 4) -
             else:
                 fields["phone"] = phone_variant(p.nsn, rng)
                 fields["email"] = email_variant(p.email, rng)
-            at = start + timedelta(minutes=rng.randrange(90 * 24 * 60))
+            at = start + timedelta(seconds=rng.randrange(20 * 3600))
             fields["submitted_at"] = at.astimezone(VN).isoformat()
             fields["message"] = rng.choice(MESSAGES)
             fields["utm_source"] = rng.choice(["facebook", "google", "zalo", "direct"])
@@ -124,7 +125,8 @@ def make_visits(people: list[Person], rng: random.Random, max_visits: int = 4) -
     return [v for _, v in visits]
 
 
-def generate(customers: int, seed: int = 84) -> tuple[list[Person], list[Visit]]:
+def generate(customers: int, seed: int = 84, end: datetime | None = None) -> tuple[list[Person], list[Visit]]:
+    """People and their visits; the same seed gives the same people and submissions (times end at `end`)."""
     rng = random.Random(seed)
     people = make_people(customers, rng)
-    return people, make_visits(people, rng)
+    return people, make_visits(people, rng, (end or datetime.now(UTC)).replace(microsecond=0))

@@ -9,6 +9,7 @@ source_records   one row per record in a source system, linked to a customer wit
 interactions     the timeline: one row per event id (the idempotency key of the whole pipeline).
 match_evidence   why something was linked or merged (rule, identifier, weights).
 merges           one row per merge, pointing at its evidence; `undone_at` is set by an unmerge.
+quality_scores   data-quality figures per source, field and criterion, one set per `hopnhat quality`.
 
 The migrations in schema/migrations/ create exactly these tables; tests check they do not drift.
 """
@@ -19,7 +20,19 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, ForeignKey, Index, Integer, MetaData, Text, UniqueConstraint, func
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Text,
+    UniqueConstraint,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -113,6 +126,24 @@ class InteractionRow(Base):
     raw_partition: Mapped[int | None] = mapped_column(Integer)
     raw_offset: Mapped[int | None] = mapped_column(BigInteger)
     stored_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=func.now())
+
+
+class QualityScore(Base):
+    """One data-quality figure (criterion x source x field) of one `hopnhat quality` run."""
+
+    __tablename__ = "quality_scores"
+    __table_args__ = (Index(None, "computed_at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    computed_at: Mapped[datetime] = mapped_column(TZ, nullable=False)
+    source: Mapped[str] = mapped_column(Text, nullable=False)
+    field: Mapped[str] = mapped_column(Text, nullable=False)
+    criterion: Mapped[str] = mapped_column(Text, nullable=False)
+    numerator: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    denominator: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    score: Mapped[float | None] = mapped_column(Double)
+    threshold: Mapped[float] = mapped_column(Double, nullable=False)
+    flagged: Mapped[bool] = mapped_column(Boolean, nullable=False)
 
 
 class Merge(Base):

@@ -55,4 +55,7 @@ def demo(customers: int, seed: int, workers: int, as_json: bool) -> None:
         f"wall time {result.wall_s:.1f}s.\n"
         + ("All accepted events are stored." if ok else "WARNING: not every accepted event was stored.")
     )
-    click.echo(json.dumps(result.as_dict()))
+    from hopnhat.cli.quality import render
+
+    click.echo("\nData quality (as `hopnhat quality` reports it):\n" + render(result.quality, 0.9))
+    click.echo("\n(`hopnhat demo --json` prints all of this as one JSON line.)")

@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from hopnhat.cli import demo, migrate, run, show_config
+from hopnhat.cli import demo, migrate, quality, run, show_config
 from schema.errors import HopnhatError
 
 
@@ -30,6 +30,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
       hopnhat migrate            create or upgrade the PostgreSQL schema
       hopnhat serve              webhook HTTP server
       hopnhat worker             stream worker (normalise + resolve)
+      hopnhat quality            data-quality scores per source and field
 
     Settings come from HOPNHAT_* environment variables and the YAML file in HOPNHAT_CONFIG
     (default ./hopnhat.yaml); `hopnhat config show` prints what is in force.
@@ -48,6 +49,7 @@ cli.add_command(run.serve)
 cli.add_command(run.worker)
 cli.add_command(run.up)
 cli.add_command(show_config.config)
+cli.add_command(quality.quality)
 
 
 def main(argv: list[str] | None = None) -> None:
