@@ -99,6 +99,9 @@ def create_app(settings: Settings) -> faust.App:
                         msg.offset, msg.key, msg.value))))
             outcome = await _apply_with_isolation(sink, parsed, dlq_resolve, state, settings)
             await _publish(outcome, profiles_topic, merges_topic)
+            log.info("resolved batch events=%d stored=%d skipped=%d new_customers=%d merges=%d partitions=%s",
+                     len(batch), outcome.stored, outcome.skipped, outcome.new_customers, len(outcome.merges),
+                     sorted({e.message.partition for e in batch}))
 
     @app.on_before_shutdown.connect  # type: ignore[arg-type]  # faust's stub rejects async receivers it accepts
     async def _close(sender: Any, *args: Any, signal: Any = None, **kwargs: Any) -> None:

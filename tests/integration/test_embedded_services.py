@@ -31,8 +31,9 @@ def test_embedded_services_answer_and_stop_cleanly(tmp_path) -> None:
 
 
 def test_configured_urls_start_nothing(services: Settings) -> None:
-    before = {c.pid for c in psutil.Process().children(recursive=True)}
+    # Direct children only: PostgreSQL forks backends and autovacuum workers under its postmaster.
+    before = {c.pid for c in psutil.Process().children()}
     with embedded_services(services) as s:
         assert s.kafka_bootstrap == services.kafka_bootstrap and s.database_url == services.database_url
-        after = {c.pid for c in psutil.Process().children(recursive=True)}
+        after = {c.pid for c in psutil.Process().children()}
     assert after == before
