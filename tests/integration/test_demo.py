@@ -26,6 +26,13 @@ def tree_listeners(root: psutil.Process) -> tuple[set[int], set[int]]:
     return pids, ports
 
 
+def still_running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
 def test_demo_stores_every_event_merges_and_leaves_nothing_listening() -> None:
     import time
 
@@ -50,7 +57,7 @@ def test_demo_stores_every_event_merges_and_leaves_nothing_listening() -> None:
     assert result["people"] <= result["customers"] < result["events_in"]
     assert len(ports) >= 3, "expected the broker, PostgreSQL and the HTTP server to have listened"
     assert not ports & listening_ports(), "a port the demo opened is still listening"
-    assert not [p for p in pids if psutil.pid_exists(p) and psutil.Process(p).status() != psutil.STATUS_ZOMBIE]
+    assert not [p for p in pids if still_running(p)]
 
 
 def test_up_stops_everything_on_ctrl_c(tmp_path) -> None:
