@@ -1,0 +1,142 @@
+"""Profile API: look a customer up by any identifier, read the golden record, the timeline, and why.
+
+GET /v1/customers/lookup?type=phone&value=0912.345.678   any local phone format, any email case
+GET /v1/customers/{id}                                    follows merges to the surviving record
+GET /v1/customers/{id}/timeline?limit=50&cursor=...       newest first, keyset-paginated, all channels
+GET /v1/customers/{id}/explain                            link rule per source record, merges + evidence
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from datetime import datetime
+from typing import cast
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from psycopg_pool import AsyncConnectionPool
+
+from resolver.email import normalise_email
+from resolver.phone import normalise_phone
+from schema.api import ExplainOut, LinkExplanation, MergeExplanation, ProfileOut, TimelineItem, TimelinePage
+from schema.events import GoldenProfile, IdentifierType
+
+router = APIRouter(prefix="/v1/customers", tags=["profiles"])
+
+
+def _pool(request: Request) -> AsyncConnectionPool:
+    pool = getattr(request.app.state, "db_pool", None)
+    if pool is None:
+        raise HTTPException(503, "the profile API needs HOPNHAT_DATABASE_URL")
+    return cast(AsyncConnectionPool, pool)
+
+
+def lookup_value(kind: IdentifierType, value: str) -> str:
+    """The stored form of an identifier typed by a person: phones and emails are normalised."""
+    if kind is IdentifierType.phone:
+        phone = normalise_phone(value)
+        if phone.e164 is None:
+            raise HTTPException(400, f"value: not a usable phone number ({phone.reason})")
+        return phone.e164
+    if kind is IdentifierType.email:
+        email = normalise_email(value)
+        if email.value is None:
+            raise HTTPException(400, f"value: not a usable email ({email.reason})")
+        return email.value
+    return value.strip()
+
+
+def _uuid(customer_id: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(customer_id)
+    except ValueError:
+        raise HTTPException(400, "customer_id: not a UUID") from None
+
+
+async def _live(pool: AsyncConnectionPool, customer_id: uuid.UUID) -> tuple[str, GoldenProfile]:
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            """SELECT r.id, r.profile FROM customers c
+                 JOIN customers r ON r.id = coalesce(c.merged_into, c.id) WHERE c.id = %s""", (customer_id,))
+        row = await cur.fetchone()
+    if row is None:
+        raise HTTPException(404, "no such customer")
+    return str(row[0]), GoldenProfile.model_validate(row[1])
+
+
+@router.get("/lookup", response_model=ProfileOut, summary="Find a customer by any identifier")
+async def lookup(request: Request, type: IdentifierType = Query(..., description="identifier type"),  # noqa: A002
+                 value: str = Query(..., min_length=1, max_length=320)) -> ProfileOut:
+    stored = lookup_value(type, value)
+    async with _pool(request).connection() as conn:
+        cur = await conn.execute("SELECT customer_id FROM identifiers WHERE type = %s AND value = %s",
+                                 (type.value, stored))
+        row = await cur.fetchone()
+    if row is None:
+        raise HTTPException(404, f"no customer with {type.value} {stored}")
+    live_id, profile = await _live(_pool(request), row[0])
+    return ProfileOut(requested_id=str(row[0]), customer_id=live_id, profile=profile)
+
+
+@router.get("/{customer_id}", response_model=ProfileOut, summary="The golden record, following merges")
+async def get_profile(request: Request, customer_id: str) -> ProfileOut:
+    live_id, profile = await _live(_pool(request), _uuid(customer_id))
+    return ProfileOut(requested_id=customer_id, customer_id=live_id, profile=profile)
+
+
+def _cursor(occurred_at: datetime, event_id: str) -> str:
+    return base64.urlsafe_b64encode(f"{occurred_at.isoformat()}|{event_id}".encode()).decode()
+
+
+def _parse_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        at, _, event_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(at), event_id
+    except (ValueError, UnicodeDecodeError):
+        raise HTTPException(400, "cursor: not a cursor this API returned") from None
+
+
+@router.get("/{customer_id}/timeline", response_model=TimelinePage, summary="Interactions across channels")
+async def timeline(request: Request, customer_id: str, limit: int = Query(50, ge=1, le=500),
+                   cursor: str | None = None) -> TimelinePage:
+    pool = _pool(request)
+    live_id, _ = await _live(pool, _uuid(customer_id))
+    after = _parse_cursor(cursor) if cursor else None
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            """SELECT i.event_id, i.channel, i.source, i.source_record_id, i.kind, i.occurred_at, i.summary,
+                      i.amount_vnd, i.payload
+                 FROM interactions i
+                WHERE i.customer_id IN (SELECT id FROM customers WHERE id = %(root)s OR merged_into = %(root)s)
+                  AND (%(at)s::timestamptz IS NULL OR (i.occurred_at, i.event_id) < (%(at)s, %(eid)s))
+                ORDER BY i.occurred_at DESC, i.event_id DESC LIMIT %(limit)s""",
+            {"root": uuid.UUID(live_id), "at": after[0] if after else None, "eid": after[1] if after else "",
+             "limit": limit + 1},
+        )
+        rows = await cur.fetchall()
+    items = [TimelineItem(event_id=r[0], channel=r[1], source=r[2], source_record_id=r[3], kind=r[4],
+                          occurred_at=r[5], summary=r[6], amount_vnd=r[7], payload=r[8]) for r in rows[:limit]]
+    more = len(rows) > limit
+    return TimelinePage(customer_id=live_id, items=items,
+                        next_cursor=_cursor(items[-1].occurred_at, items[-1].event_id) if more else None)
+
+
+@router.get("/{customer_id}/explain", response_model=ExplainOut, summary="Why these records are one customer")
+async def explain(request: Request, customer_id: str) -> ExplainOut:
+    pool = _pool(request)
+    live_id, _ = await _live(pool, _uuid(customer_id))
+    root = uuid.UUID(live_id)
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            """SELECT source, source_record_id, channel, link_rule, link_identifier, first_event_id
+                 FROM source_records WHERE customer_id = %s ORDER BY created_at, id""", (root,))
+        records = [LinkExplanation(source=r[0], source_record_id=r[1], channel=r[2], rule=r[3], identifier=r[4],
+                                   first_event_id=r[5]) for r in await cur.fetchall()]
+        cur = await conn.execute(
+            """SELECT m.survivor_id, m.absorbed_id, m.reason, e.details, m.created_at
+                 FROM merges m JOIN match_evidence e ON e.id = m.evidence_id
+                 JOIN customers a ON a.id = m.absorbed_id
+                WHERE coalesce(a.merged_into, a.id) = %s AND m.undone_at IS NULL ORDER BY m.id""", (root,))
+        merges = [MergeExplanation(survivor=str(r[0]), absorbed=str(r[1]), reason=r[2], evidence=r[3], at=r[4])
+                  for r in await cur.fetchall()]
+    return ExplainOut(customer_id=live_id, records=records, merges=merges)

@@ -1,0 +1,105 @@
+"""The profile API and the BI views over data the sink stored, on real PostgreSQL."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import psycopg
+import pytest
+from fastapi.testclient import TestClient
+
+from hopnhat.http.app import create_app
+from schema.events import CanonicalEvent, Identifier, IdentifierType, Interaction, NormalisedText
+from streams.postgres_sink import PostgresSink
+
+pytestmark = pytest.mark.integration
+T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
+
+
+def ev(eid: str, minute: int, phone: str | None = None, email: str | None = None, amount: int | None = None,
+       channel: str = "webform") -> CanonicalEvent:
+    idents = []
+    if phone:
+        idents.append(Identifier(type=IdentifierType.phone, value=phone, raw=phone))
+    if email:
+        idents.append(Identifier(type=IdentifierType.email, value=email, raw=email))
+    return CanonicalEvent(event_id=eid, channel=channel, source=f"{channel}:x", source_record_id=eid,
+                          occurred_at=T0 + timedelta(minutes=minute), received_at=T0, identifiers=idents,
+                          name=NormalisedText(raw="Đặng Thu Thảo", value="Đặng Thu Thảo"),
+                          interaction=Interaction(kind="order" if amount else "form_submission",
+                                                  summary=f"sự kiện {eid}", amount_vnd=amount))
+
+
+@pytest.fixture
+def client(services, database_factory):
+    url = database_factory()
+
+    async def load() -> None:
+        sink = await PostgresSink.connect(url)
+        await sink.apply([ev("e1", 1, phone="+84912345678")])
+        await sink.apply([ev("e2", 2, email="thao.dang@gmail.com")])
+        await sink.apply([ev("e3", 3, phone="+84912345678", email="thao.dang@gmail.com", amount=1_250_000,
+                             channel="pos")])
+        await sink.apply([ev(f"m{i}", 10 + i, phone="+84912345678") for i in range(5)])
+        await sink.close()
+
+    asyncio.run(load())
+    settings = services.model_copy(update={"database_url": url})
+    with TestClient(create_app(settings)) as c:
+        c.database_url = url  # type: ignore[attr-defined]
+        yield c
+
+
+def test_lookup_by_phone_in_any_local_format_and_by_email(client) -> None:
+    for value in ("0912.345.678", "+84 912 345 678", "84912345678", "912345678"):
+        r = client.get("/v1/customers/lookup", params={"type": "phone", "value": value})
+        assert r.status_code == 200, r.text
+        assert r.json()["profile"]["interactions"] == 8
+    by_email = client.get("/v1/customers/lookup", params={"type": "email", "value": "Thao.Dang@GMAIL.com"})
+    assert by_email.status_code == 200
+    assert by_email.json()["customer_id"] == r.json()["customer_id"]
+    assert client.get("/v1/customers/lookup", params={"type": "phone", "value": "0903 111 222"}).status_code == 404
+    assert client.get("/v1/customers/lookup", params={"type": "phone", "value": "không có"}).status_code == 400
+
+
+def test_absorbed_id_redirects_to_the_survivor_and_explain_shows_the_evidence(client) -> None:
+    with psycopg.connect(client.database_url) as conn:
+        absorbed, survivor = conn.execute("SELECT absorbed_id, survivor_id FROM merges").fetchone()
+    r = client.get(f"/v1/customers/{absorbed}")
+    assert r.status_code == 200
+    assert r.json()["requested_id"] == str(absorbed) and r.json()["customer_id"] == str(survivor)
+    explain = client.get(f"/v1/customers/{absorbed}/explain").json()
+    assert explain["customer_id"] == str(survivor)
+    assert [m["evidence"]["event_id"] for m in explain["merges"]] == ["e3"]
+    rules = {rec["source_record_id"]: rec["rule"] for rec in explain["records"]}
+    assert rules["e1"] == "new_customer" and rules["m0"] == "shared_identifier"
+    assert client.get(f"/v1/customers/{'0' * 8}-0000-0000-0000-{'0' * 12}").status_code == 404
+    assert client.get("/v1/customers/not-a-uuid").status_code == 400
+
+
+def test_timeline_pages_newest_first_across_channels(client) -> None:
+    cid = client.get("/v1/customers/lookup", params={"type": "phone", "value": "0912345678"}).json()["customer_id"]
+    seen, cursor = [], None
+    while True:
+        page = client.get(f"/v1/customers/{cid}/timeline", params={"limit": 3, **({"cursor": cursor} if cursor else {})}).json()
+        seen += [item["event_id"] for item in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == ["m4", "m3", "m2", "m1", "m0", "e3", "e2", "e1"]
+    order = client.get(f"/v1/customers/{cid}/timeline").json()["items"][5]
+    assert order["channel"] == "pos" and order["amount_vnd"] == 1_250_000
+
+
+def test_bi_views_have_one_row_per_customer_and_per_interaction(client) -> None:
+    with psycopg.connect(client.database_url) as conn:
+        customers = conn.execute("SELECT full_name, first_phone, first_email, interactions, channels FROM bi_customers"
+                                 ).fetchall()
+        interactions = conn.execute("SELECT count(*), count(DISTINCT customer_id) FROM bi_interactions").fetchone()
+    assert customers == [("Đặng Thu Thảo", "+84912345678", "thao.dang@gmail.com", 8, ["pos", "webform"])]
+    assert interactions == (8, 1)
+
+
+def test_openapi_spec_lists_the_profile_endpoints(client) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/v1/customers/lookup", "/v1/customers/{customer_id}", "/v1/customers/{customer_id}/timeline",
+            "/v1/customers/{customer_id}/explain"} <= set(paths)
