@@ -14,6 +14,8 @@ if TYPE_CHECKING:
 
 REGISTRY: dict[str, str] = {
     "webform": "connectors.webform:WebformConnector",
+    "zalo": "connectors.zalo:ZaloConnector",
+    "facebook": "connectors.facebook:FacebookConnector",
 }
 
 

@@ -13,6 +13,16 @@ A connector turns one channel's native payload into a CloudEvent for `raw.<chann
 * `kafka_key(event)` is the sender id the event is partitioned by.
 * `extract(event)` (pure) maps the channel's native fields onto a `RawContact` for normalisation.
 
+Three optional hooks, for sources whose wire protocol needs them (defaults do nothing special):
+
+* `secret_id(source_id, body)` names the configured secret that signs this delivery. Default: the
+  source's own (`HOPNHAT_SECRETS[channel][source_id]`). Zalo picks the OA Secret Key by the OA id
+  inside the body; it may raise `InvalidSignature` when the body cannot belong to `source_id`.
+* `is_unsigned_probe(headers, body)` is true for a source's unsigned URL-registration probe, which
+  is answered 200 and never published (Zalo refuses to save a webhook URL that does not answer 200).
+* `handshake(query, verify_token)` (the `SubscriptionHandshake` protocol) answers a GET
+  subscription challenge, e.g. Meta's `hub.challenge`; raises `HandshakeRefused` (403).
+
 Acknowledging the sender is the caller's job and happens only after the broker acknowledged the
 write (hopnhat/http/webhooks.py). Connectors hold no state and do no I/O.
 """
@@ -25,7 +35,7 @@ import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from schema.contact import RawContact
 from schema.errors import InvalidSignature, MalformedPayload
@@ -52,6 +62,23 @@ class Connector(ABC):
 
     def topic(self) -> str:
         return f"raw.{self.channel}"
+
+    def secret_id(self, source_id: str, body: bytes) -> str:
+        """The key under HOPNHAT_SECRETS[channel] of the secret that signs this delivery."""
+        return source_id
+
+    def is_unsigned_probe(self, headers: Mapping[str, str], body: bytes) -> bool:
+        """True for a source's unsigned URL-registration probe: answered 200, never published."""
+        return False
+
+
+@runtime_checkable
+class SubscriptionHandshake(Protocol):
+    """A connector whose source verifies the callback URL with a GET challenge before it delivers."""
+
+    def handshake(self, query: Mapping[str, str], verify_token: str) -> str:
+        """The text body to answer the challenge with; raises HandshakeRefused or MalformedPayload."""
+        ...
 
 
 def hmac_sha256_hex(secret: bytes, body: bytes) -> str:

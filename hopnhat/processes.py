@@ -30,9 +30,9 @@ def settings_env(settings: Settings) -> dict[str, str]:
     for name, value in settings.model_dump(mode="json").items():
         if value is None:
             continue
-        if name == "secrets":
+        if name in ("secrets", "verify_tokens"):
             value = {ch: {k: v.get_secret_value() for k, v in by_source.items()}
-                     for ch, by_source in settings.secrets.items()}
+                     for ch, by_source in getattr(settings, name).items()}
         env[f"HOPNHAT_{name.upper()}"] = json.dumps(value) if isinstance(value, dict | list) else str(value)
     return env
 

@@ -45,6 +45,11 @@ class Settings(BaseSettings):
         default_factory=dict,
         description="channel -> source id -> signing secret, e.g. '{\"webform\": {\"lien-he\": \"s3cret\"}}'",
     )
+    verify_tokens: dict[str, dict[str, SecretStr]] = Field(
+        default_factory=dict,
+        description="channel -> source id -> token of a GET subscription handshake, e.g. "
+                    "'{\"facebook\": {\"<app_id>\": \"...\"}}' (Meta's hub.verify_token)",
+    )
     max_body_bytes: int = Field(default=256 * 1024, description="Webhook bodies above this get 413")
     resolve_batch_size: int = Field(default=500, ge=1, description="Max events per resolver micro-batch")
     resolve_linger_s: float = Field(default=0.2, gt=0, description="Max wait to fill a micro-batch")
@@ -77,10 +82,27 @@ class Settings(BaseSettings):
         """The settings as shown by `hopnhat config show`: secrets masked."""
         data = self.model_dump(mode="json")
         data["secrets"] = {ch: {k: "**********" for k in by_source} for ch, by_source in self.secrets.items()}
+        data["verify_tokens"] = {ch: {k: "**********" for k in by_source}
+                                 for ch, by_source in self.verify_tokens.items()}
         return data
 
     def secret(self, channel: str, source_id: str) -> SecretStr | None:
         return self.secrets.get(channel, {}).get(source_id)
+
+    def has_source(self, channel: str, source_id: str) -> bool:
+        """A source is configured when it has a secret, or secrets per sub-account keyed `<source_id>:<sub>`
+        (Zalo: one app, an OA Secret Key per linked OA)."""
+        by_source = self.secrets.get(channel, {})
+        return source_id in by_source or any(k.startswith(f"{source_id}:") for k in by_source)
+
+    def verify_token(self, channel: str, source_id: str) -> SecretStr | None:
+        return self.verify_tokens.get(channel, {}).get(source_id)
+
+    def with_verify_token(self, channel: str, source_id: str, value: str) -> Settings:
+        """A copy with one more handshake verify token (tests)."""
+        merged = {ch: dict(by_source) for ch, by_source in self.verify_tokens.items()}
+        merged.setdefault(channel, {})[source_id] = SecretStr(value)
+        return self.model_copy(update={"verify_tokens": merged})
 
     def with_secret(self, channel: str, source_id: str, value: str) -> Settings:
         """A copy with one more signing secret (demo, tests, benchmarks)."""

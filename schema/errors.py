@@ -35,6 +35,12 @@ class InvalidSignature(HopnhatError):
     http_status = 401
 
 
+class HandshakeRefused(HopnhatError):
+    """A subscription handshake (GET challenge) had the wrong mode or verify token: answer 403."""
+
+    http_status = 403
+
+
 class UnknownSource(HopnhatError):
     """The webhook names a form, page or account this deployment has no secret for: answer 404."""
 

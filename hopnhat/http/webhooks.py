@@ -3,6 +3,10 @@
 Status codes: 200 stored (body lists each event's id, topic, partition and offset), 400 malformed (names the field),
 401 bad or missing signature, 404 unknown channel or source, 413 body too large, 503 the broker did
 not acknowledge (the source should retry; nothing was stored).
+
+`GET /webhooks/{channel}/{source_id}` answers a source's subscription handshake (Meta's
+hub.challenge) for connectors that implement `SubscriptionHandshake`: 200 with the challenge as
+plain text, 403 on a wrong mode or verify token, 404 where no handshake or token is configured.
 """
 
 from __future__ import annotations
@@ -11,20 +15,33 @@ import logging
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 
 from connectors import REGISTRY, load_connector
+from connectors.base import Connector, SubscriptionHandshake
 from hopnhat.settings import Settings
-from schema.errors import PayloadTooLarge, UnknownSource
+from schema.errors import InvalidSignature, PayloadTooLarge, UnknownSource
 
 log = logging.getLogger(__name__)
 
 
-def secret_for(settings: Settings, channel: str, source_id: str) -> bytes:
-    secret = settings.secret(channel, source_id)
-    if secret is None:
+def secret_for(settings: Settings, connector: Connector, source_id: str, body: bytes) -> bytes:
+    """The secret that signs this delivery: the source's own, or one the body selects (Zalo: per OA)."""
+    channel = connector.channel
+    secret_id = connector.secret_id(source_id, body)
+    secret = settings.secret(channel, secret_id)
+    if secret is None and secret_id == source_id:
         raise UnknownSource(f"no secret configured for {channel} source {source_id!r}")
+    if secret is None:  # the body names a sub-account (an OA) we hold no key for: it cannot be verified
+        log.warning("no secret for channel=%s secret_id=%s: answering 401", channel, secret_id)
+        raise InvalidSignature(f"no secret configured for {channel} {secret_id!r}; cannot verify")
     return secret.get_secret_value().encode("utf-8")
+
+
+def connector_for(channel: str) -> Connector:
+    if channel not in REGISTRY:
+        raise UnknownSource(f"unknown channel {channel!r}; known: {', '.join(sorted(REGISTRY))}")
+    return load_connector(channel)
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -46,12 +63,14 @@ def build_router(settings: Settings) -> APIRouter:
 
     @router.post("/webhooks/{channel}/{source_id}", summary="Receive a signed webhook from a channel")
     async def receive(channel: str, source_id: str, request: Request) -> JSONResponse:
-        if channel not in REGISTRY:
-            raise UnknownSource(f"unknown channel {channel!r}; known: {', '.join(sorted(REGISTRY))}")
-        connector = load_connector(channel)
-        secret = secret_for(settings, channel, source_id)
+        connector = connector_for(channel)
+        if not settings.has_source(channel, source_id):
+            raise UnknownSource(f"no secret configured for {channel} source {source_id!r}")
         body = await read_body(request, settings.max_body_bytes)
-        connector.verify(request.headers, body, secret)
+        if connector.is_unsigned_probe(request.headers, body):
+            log.info("unsigned registration probe channel=%s source=%s: 200, nothing published", channel, source_id)
+            return JSONResponse({"status": "probe", "events": []})
+        connector.verify(request.headers, body, secret_for(settings, connector, source_id, body))
         events = connector.parse(body, request.headers.get("content-type", ""), source_id, datetime.now(UTC))
         acks = await request.app.state.publisher.publish_all(
             settings.topic(connector.topic()),
@@ -63,5 +82,18 @@ def build_router(settings: Settings) -> APIRouter:
         return JSONResponse({"status": "accepted", "events": [
             {"id": e.id, "topic": a.topic, "partition": a.partition, "offset": a.offset}
             for e, a in zip(events, acks, strict=True)]})
+
+    @router.get("/webhooks/{channel}/{source_id}", summary="Answer a channel's subscription handshake",
+                response_class=PlainTextResponse)
+    async def handshake(channel: str, source_id: str, request: Request) -> PlainTextResponse:
+        connector = connector_for(channel)
+        if not isinstance(connector, SubscriptionHandshake):
+            raise UnknownSource(f"channel {channel!r} has no subscription handshake")
+        token = settings.verify_token(channel, source_id)
+        if token is None:
+            raise UnknownSource(f"no verify token configured for {channel} source {source_id!r}")
+        challenge = connector.handshake(request.query_params, token.get_secret_value())
+        log.info("subscription handshake accepted channel=%s source=%s", channel, source_id)
+        return PlainTextResponse(challenge)
 
     return router

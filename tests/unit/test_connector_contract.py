@@ -1,0 +1,194 @@
+"""One contract suite for every connector in the registry (connectors/base.py docstring).
+
+Each channel contributes one row to `CHANNELS`: how to sign a native delivery, one realistic good
+delivery and one malformed one (validly signed) with the field it must be rejected for. A channel
+added to the registry without a row fails `test_every_registered_channel_has_contract_fixtures`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from connectors import REGISTRY, load_connector
+from connectors.base import hmac_sha256_hex
+from connectors.zalo import zalo_signature
+from hopnhat.http.app import create_app
+from hopnhat.settings import Settings
+from resolver.normalise import Rejected, canonical_event
+from schema.errors import InvalidSignature, MalformedPayload
+
+NOW = datetime.now(UTC)
+ZALO_APP, ZALO_OA = "1234567890123456789", "579745863508352884"
+FB_APP, FB_PAGE = "1517776481860111", "104523871234567"
+
+
+@dataclass(frozen=True)
+class ChannelFixtures:
+    source_id: str
+    secret_id: str  # the HOPNHAT_SECRETS key of the secret that signs `good`
+    secret: bytes
+    content_type: str
+    sign: Callable[[bytes, bytes], dict[str, str]]  # (body, secret) -> headers
+    good: Callable[[], bytes]  # built at call time: Zalo refuses stale timestamps
+    malformed: Callable[[], bytes]
+    malformed_field: str
+
+
+def _zalo_body(**overrides: object) -> bytes:
+    doc: dict[str, object] = {
+        "app_id": ZALO_APP, "sender": {"id": "8448021542710133051"}, "recipient": {"id": ZALO_OA},
+        "user_id_by_app": "3017604586227812744", "event_name": "user_submit_info",
+        "timestamp": str(int(time.time() * 1000)),
+        "info": {"name": "Nguyễn Thị Thu Hà", "phone": "84912345678", "address": "123 Nguyễn Đình Chiểu",
+                 "district": "Quận 3", "city": "Thành phố Hồ Chí Minh"},
+    }
+    doc.update(overrides)
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _zalo_sign(body: bytes, secret: bytes) -> dict[str, str]:
+    doc = json.loads(body)
+    return {"x-zevent-signature": "mac=" + zalo_signature(doc["app_id"], body, doc["timestamp"], secret),
+            "content-type": "application/json"}
+
+
+def _meta_wire(doc: object) -> bytes:
+    """Meta's wire form: ASCII-escaped unicode and escaped slashes."""
+    return json.dumps(doc, separators=(",", ":")).replace("/", "\\/").encode()
+
+
+def _fb_good() -> bytes:
+    return _meta_wire({"object": "page", "entry": [
+        {"id": FB_PAGE, "time": 1795317100456, "messaging": [
+            {"sender": {"id": "6723145598012345"}, "recipient": {"id": FB_PAGE}, "timestamp": 1795317100001,
+             "message": {"mid": "m_a1", "text": "Chào shop, đơn của mình đã giao chưa?"}}]},
+        {"id": FB_PAGE, "time": 1795317100, "changes": [{"field": "feed", "value": {
+            "from": {"id": "7011223344556677", "name": "Phạm Thị Ngọc"}, "item": "comment", "verb": "add",
+            "comment_id": "880011223344556_1234567890123456", "post_id": f"{FB_PAGE}_880011223344556",
+            "created_time": 1795317099, "message": "Ib giá giúp mình nha"}}]}]})
+
+
+def _fb_malformed() -> bytes:
+    return _meta_wire({"object": "page", "entry": [
+        {"id": FB_PAGE, "time": 1795317100456, "messaging": [
+            {"sender": {"id": "6723145598012345"}, "recipient": {"id": FB_PAGE}, "timestamp": 1795317100001,
+             "message": {"mid": "m_a1", "text": "ok"}}]},
+        {"id": FB_PAGE, "time": 1795317100456, "messaging": [
+            {"sender": {}, "recipient": {"id": FB_PAGE}, "timestamp": 1795317100050,
+             "message": {"mid": "m_b2", "text": "thiếu người gửi"}}]}]})
+
+
+def _webform_sign(body: bytes, secret: bytes) -> dict[str, str]:
+    return {"x-hopnhat-signature": "sha256=" + hmac_sha256_hex(secret, body), "content-type": "application/json"}
+
+
+CHANNELS: dict[str, ChannelFixtures] = {
+    "webform": ChannelFixtures(
+        "lien-he", "lien-he", b"form-secret", "application/json", _webform_sign,
+        lambda: json.dumps({"submission_id": "s-1", "full_name": "Nguyễn Thị Lan",
+                            "phone": "0912 345 678"}, ensure_ascii=False).encode(),
+        lambda: b'{"phone": "0912345678", "submitted_at": "h\xc3\xb4m qua"}', "submitted_at"),
+    "zalo": ChannelFixtures(
+        ZALO_APP, f"{ZALO_APP}:{ZALO_OA}", b"oa-secret-key", "application/json", _zalo_sign,
+        _zalo_body, lambda: _zalo_body(info="Nguyễn Thị Thu Hà"), "info"),
+    "facebook": ChannelFixtures(
+        FB_APP, FB_APP, b"demo-app-secret", "application/json",
+        lambda body, secret: {"x-hub-signature-256": "sha256=" + hmac_sha256_hex(secret, body),
+                              "content-type": "application/json"},
+        _fb_good, _fb_malformed, "entry[1].messaging[0].sender.id"),
+}
+
+
+def test_every_registered_channel_has_contract_fixtures() -> None:
+    assert set(CHANNELS) == set(REGISTRY)
+
+
+@pytest.fixture(params=sorted(REGISTRY))
+def channel(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def _flip(body: bytes) -> bytes:
+    """The same delivery with one character changed inside a value."""
+    i = body.index(b"912") if b"912" in body else body.index(b"m_a1")
+    return body[:i] + (b"1" if body[i:i + 1] != b"1" else b"2") + body[i + 1:]
+
+
+def test_good_signature_verifies_and_every_event_normalises(channel: str) -> None:
+    fx, connector = CHANNELS[channel], load_connector(channel)
+    body = fx.good()
+    assert connector.secret_id(fx.source_id, body) == fx.secret_id
+    connector.verify(fx.sign(body, fx.secret), body, fx.secret)
+    events = connector.parse(body, fx.content_type, fx.source_id, NOW)
+    assert events and len({e.id for e in events}) == len(events)
+    for event in events:
+        assert event.hopnhatchannel == channel and connector.kafka_key(event)
+        contact = connector.extract(event)
+        assert contact.channel == channel
+        assert not isinstance(canonical_event(contact, event.id), Rejected)
+
+
+@pytest.mark.parametrize("tamper", ["body", "secret", "missing-header"])
+def test_tampered_delivery_is_invalid_signature(channel: str, tamper: str) -> None:
+    fx, connector = CHANNELS[channel], load_connector(channel)
+    body = fx.good()
+    headers = fx.sign(body, fx.secret)
+    if tamper == "body":
+        body = _flip(body)
+    elif tamper == "secret":
+        headers = fx.sign(body, fx.secret + b"x")
+    else:
+        headers = {k: v for k, v in headers.items() if k == "content-type"}
+    with pytest.raises(InvalidSignature):
+        connector.verify(headers, body, fx.secret)
+
+
+def test_malformed_body_names_the_field(channel: str) -> None:
+    fx, connector = CHANNELS[channel], load_connector(channel)
+    body = fx.malformed()
+    connector.verify(fx.sign(body, fx.secret), body, fx.secret)  # signed fine, wrong inside
+    with pytest.raises(MalformedPayload) as err:
+        connector.parse(body, fx.content_type, fx.source_id, NOW)
+    assert err.value.field == fx.malformed_field
+
+
+def test_event_ids_are_stable_across_redelivery(channel: str) -> None:
+    fx, connector = CHANNELS[channel], load_connector(channel)
+    body = fx.good()
+    first = connector.parse(body, fx.content_type, fx.source_id, NOW)
+    again = connector.parse(body, fx.content_type, fx.source_id, NOW + timedelta(hours=3))
+    assert [e.id for e in first] == [e.id for e in again]
+    assert [connector.kafka_key(e) for e in first] == [connector.kafka_key(e) for e in again]
+
+
+def _client(fx: ChannelFixtures, channel: str) -> TestClient:
+    settings = Settings(secrets={channel: {fx.secret_id: fx.secret.decode()}}, max_body_bytes=4096,
+                        kafka_bootstrap="127.0.0.1:9")  # never reached: every case here is refused first
+    return TestClient(create_app(settings))
+
+
+def _post(client: TestClient, channel: str, fx: ChannelFixtures, body: bytes,
+          headers: Mapping[str, str]) -> tuple[int, dict[str, object]]:
+    response = client.post(f"/webhooks/{channel}/{fx.source_id}", content=body, headers=dict(headers))
+    return response.status_code, response.json()
+
+
+def test_http_answers_401_400_413_without_touching_the_broker(channel: str) -> None:
+    fx = CHANNELS[channel]
+    with _client(fx, channel) as client:
+        good = fx.good()
+        assert _post(client, channel, fx, _flip(good), fx.sign(good, fx.secret))[0] == 401
+        bad = fx.malformed()
+        status, answer = _post(client, channel, fx, bad, fx.sign(bad, fx.secret))
+        assert (status, answer["error"], answer["field"]) == (400, "MalformedPayload", fx.malformed_field)
+        huge = good + b" " * 5000
+        assert _post(client, channel, fx, huge, fx.sign(huge, fx.secret))[0] == 413
+        other = client.post(f"/webhooks/{channel}/not-configured", content=good, headers=fx.sign(good, fx.secret))
+        assert other.status_code == 404
