@@ -85,13 +85,13 @@ class PostgresSink:
         unique: dict[str, CanonicalEvent] = {}
         for e in events:
             unique.setdefault(e.event_id, e)
-        await cur.execute("SELECT event_id FROM interactions WHERE event_id = ANY(%s)", (list(unique),))
+        await cur.execute("SELECT event_id FROM interactions WHERE event_id = ANY(%b::text[])", (list(unique),))
         known = {row[0] for row in await cur.fetchall()}
         fresh = [e for eid, e in unique.items() if eid not in known]
         outcome.skipped = len(events) - len(fresh)
 
         keys = sorted({k for e in fresh for k in event_keys(e)})
-        await cur.execute("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%s::bigint[]) AS k",
+        await cur.execute("SELECT count(pg_advisory_xact_lock(k)) FROM unnest(%b::bigint[]) AS k",
                           (sorted({lock_key(k) for k in keys}),))
 
         owners = await self._owners(cur, keys)
@@ -109,7 +109,7 @@ class PostgresSink:
         await cur.execute(
             """SELECT i.type, i.value, coalesce(c.merged_into, c.id)
                  FROM identifiers i JOIN customers c ON c.id = i.customer_id
-                WHERE (i.type, i.value) IN (SELECT * FROM unnest(%s::text[], %s::text[]))""",
+                WHERE (i.type, i.value) IN (SELECT * FROM unnest(%b::text[], %b::text[]))""",
             ([k[0] for k in idents], [k[1] for k in idents]),
         )
         for t, v, cid in await cur.fetchall():
@@ -117,7 +117,7 @@ class PostgresSink:
         await cur.execute(
             """SELECT s.source, s.source_record_id, coalesce(c.merged_into, c.id)
                  FROM source_records s JOIN customers c ON c.id = s.customer_id
-                WHERE (s.source, s.source_record_id) IN (SELECT * FROM unnest(%s::text[], %s::text[]))""",
+                WHERE (s.source, s.source_record_id) IN (SELECT * FROM unnest(%b::text[], %b::text[]))""",
             ([s[0] for s in sources], [s[1] for s in sources]),
         )
         for src, rid, cid in await cur.fetchall():
@@ -128,7 +128,7 @@ class PostgresSink:
         if not ids:
             return {}
         await cur.execute(
-            "SELECT id, merged_into, created_at, profile FROM customers WHERE id = ANY(%s::uuid[]) "
+            "SELECT id, merged_into, created_at, profile FROM customers WHERE id = ANY(%b::uuid[]) "
             "ORDER BY id FOR UPDATE",
             (sorted(ids),),
         )
@@ -145,7 +145,7 @@ class PostgresSink:
         if plan.new_customers:
             await cur.execute(
                 """INSERT INTO customers (id, profile, created_at, updated_at)
-                   SELECT id, '{}'::jsonb, created, %s FROM unnest(%s::uuid[], %s::timestamptz[]) AS t(id, created)""",
+                   SELECT id, '{}'::jsonb, created, %s FROM unnest(%b::uuid[], %b::timestamptz[]) AS t(id, created)""",
                 (now, plan.new_customers, [now + timedelta(microseconds=i) for i in range(len(plan.new_customers))]),
             )
         outcome.new_customers = len(plan.new_customers)
@@ -170,12 +170,12 @@ class PostgresSink:
             params = (list(redirect), list(redirect.values()))
             await cur.execute(
                 """UPDATE customers c SET merged_into = m.root, updated_at = %s
-                     FROM unnest(%s::uuid[], %s::uuid[]) AS m(old, root)
+                     FROM unnest(%b::uuid[], %b::uuid[]) AS m(old, root)
                     WHERE c.id = m.old OR c.merged_into = m.old""", (now, *params))
             for table in ("identifiers", "source_records"):
                 await cur.execute(
                     f"""UPDATE {table} t SET customer_id = m.root
-                          FROM unnest(%s::uuid[], %s::uuid[]) AS m(old, root) WHERE t.customer_id = m.old""",
+                          FROM unnest(%b::uuid[], %b::uuid[]) AS m(old, root) WHERE t.customer_id = m.old""",
                     params)
         outcome.tombstones = list(redirect)
 
@@ -190,7 +190,7 @@ class PostgresSink:
             ks = sorted(seen)
             await cur.execute(
                 """INSERT INTO identifiers (type, value, customer_id, first_seen, last_seen)
-                   SELECT * FROM unnest(%s::text[], %s::text[], %s::uuid[], %s::timestamptz[], %s::timestamptz[])
+                   SELECT * FROM unnest(%b::text[], %b::text[], %b::uuid[], %b::timestamptz[], %b::timestamptz[])
                    ON CONFLICT (type, value) DO UPDATE
                       SET customer_id = EXCLUDED.customer_id,
                           first_seen = least(identifiers.first_seen, EXCLUDED.first_seen),
@@ -209,8 +209,8 @@ class PostgresSink:
                 """INSERT INTO source_records (source, source_record_id, channel, customer_id, link_rule,
                                                link_identifier, record, first_event_id, created_at)
                    SELECT s, r, ch, c, rule, ident, rec::jsonb, ev, %s
-                     FROM unnest(%s::text[], %s::text[], %s::text[], %s::uuid[], %s::text[], %s::text[],
-                                 %s::text[], %s::text[]) AS t(s, r, ch, c, rule, ident, rec, ev)
+                     FROM unnest(%b::text[], %b::text[], %b::text[], %b::uuid[], %b::text[], %b::text[],
+                                 %b::text[], %b::text[]) AS t(s, r, ch, c, rule, ident, rec, ev)
                    ON CONFLICT (source, source_record_id) DO NOTHING""",
                 (now, [e.source for e in rec], [e.source_record_id for e in rec], [e.channel for e in rec],
                  [plan.links[e.event_id].customer_id for e in rec], [plan.links[e.event_id].rule for e in rec],
@@ -223,9 +223,9 @@ class PostgresSink:
                                              occurred_at, received_at, summary, amount_vnd, payload,
                                              raw_topic, raw_partition, raw_offset, stored_at)
                    SELECT ev, c, ch, s, r, k, o, rc, sm, amt, pl::jsonb, rt, rp, ro, %s
-                     FROM unnest(%s::text[], %s::uuid[], %s::text[], %s::text[], %s::text[], %s::text[],
-                                 %s::timestamptz[], %s::timestamptz[], %s::text[], %s::bigint[], %s::text[],
-                                 %s::text[], %s::int[], %s::bigint[])
+                     FROM unnest(%b::text[], %b::uuid[], %b::text[], %b::text[], %b::text[], %b::text[],
+                                 %b::timestamptz[], %b::timestamptz[], %b::text[], %b::bigint[], %b::text[],
+                                 %b::text[], %b::int[], %b::bigint[])
                           AS t(ev, c, ch, s, r, k, o, rc, sm, amt, pl, rt, rp, ro)
                    ON CONFLICT (event_id) DO NOTHING""",
                 (now, [e.event_id for e in fresh], [plan.links[e.event_id].customer_id for e in fresh],
@@ -245,7 +245,7 @@ class PostgresSink:
             ids = sorted(plan.profiles)
             await cur.execute(
                 """UPDATE customers c SET profile = p.profile::jsonb, updated_at = %s
-                     FROM unnest(%s::uuid[], %s::text[]) AS p(id, profile) WHERE c.id = p.id""",
+                     FROM unnest(%b::uuid[], %b::text[]) AS p(id, profile) WHERE c.id = p.id""",
                 (now, ids, [plan.profiles[i].model_dump_json() for i in ids]),
             )
         outcome.profiles = dict(plan.profiles)
@@ -256,6 +256,6 @@ class PostgresSink:
             """SELECT DISTINCT r.id, r.profile FROM interactions i
                  JOIN customers c ON c.id = i.customer_id
                  JOIN customers r ON r.id = coalesce(c.merged_into, c.id)
-                WHERE i.event_id = ANY(%s)""", (event_ids,))
+                WHERE i.event_id = ANY(%b::text[])""", (event_ids,))
         return {str(cid): profile_from_json(p) for cid, p in await cur.fetchall()
                 if str(cid) not in already and p}
