@@ -72,6 +72,8 @@ def build_router(settings: Settings) -> APIRouter:
             return JSONResponse({"status": "probe", "events": []})
         connector.verify(request.headers, body, secret_for(settings, connector, source_id, body))
         events = connector.parse(body, request.headers.get("content-type", ""), source_id, datetime.now(UTC))
+        if not events:  # e.g. a Facebook delivery holding only the Page's own comments: nothing to store
+            return JSONResponse({"status": "accepted", "events": []})
         acks = await request.app.state.publisher.publish_all(
             settings.topic(connector.topic()),
             [(connector.kafka_key(e).encode("utf-8"), e.model_dump_json().encode("utf-8")) for e in events],

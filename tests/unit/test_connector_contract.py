@@ -192,3 +192,30 @@ def test_http_answers_401_400_413_without_touching_the_broker(channel: str) -> N
         assert _post(client, channel, fx, huge, fx.sign(huge, fx.secret))[0] == 413
         other = client.post(f"/webhooks/{channel}/not-configured", content=good, headers=fx.sign(good, fx.secret))
         assert other.status_code == 404
+
+
+def test_get_handshake_answers_the_challenge_as_plain_text_only_where_configured() -> None:
+    settings = Settings(secrets={"facebook": {FB_APP: "demo-app-secret"}, "webform": {"lien-he": "s"}},
+                        verify_tokens={"facebook": {FB_APP: "tok-123"}}, kafka_bootstrap="127.0.0.1:9")
+    assert settings.masked()["verify_tokens"] == {"facebook": {FB_APP: "**********"}}
+    query = {"hub.mode": "subscribe", "hub.verify_token": "tok-123", "hub.challenge": "1158201444"}
+    with TestClient(create_app(settings)) as client:
+        ok = client.get(f"/webhooks/facebook/{FB_APP}", params=query)
+        assert (ok.status_code, ok.text) == (200, "1158201444")
+        assert ok.headers["content-type"].startswith("text/plain")
+        assert client.get(f"/webhooks/facebook/{FB_APP}", params={**query, "hub.verify_token": "x"}).status_code == 403
+        assert client.get(f"/webhooks/facebook/{FB_APP}", params={**query, "hub.mode": "x"}).status_code == 403
+        missing = client.get(f"/webhooks/facebook/{FB_APP}", params={**query, "hub.challenge": ""})
+        assert (missing.status_code, missing.json()["field"]) == (400, "hub.challenge")
+        assert client.get("/webhooks/facebook/other-app", params=query).status_code == 404  # no token
+        assert client.get("/webhooks/webform/lien-he", params=query).status_code == 404  # no handshake
+
+
+def test_delivery_with_nothing_to_store_is_200_without_the_broker() -> None:
+    fx = CHANNELS["facebook"]
+    own = _meta_wire({"object": "page", "entry": [{"id": FB_PAGE, "time": 1795316950, "changes": [
+        {"field": "feed", "value": {"from": {"id": FB_PAGE, "name": "Shop"}, "item": "comment", "verb": "add",
+                                    "comment_id": "1_2", "created_time": 1795316949, "message": "Đã inbox ạ"}}]}]})
+    with _client(fx, "facebook") as client:  # the broker address is dead: publishing would be a 503
+        status, answer = _post(client, "facebook", fx, own, fx.sign(own, fx.secret))
+    assert (status, answer) == (200, {"status": "accepted", "events": []})
