@@ -81,14 +81,31 @@ def _key(text: str) -> str:
     return _NOT_WORD.sub(" ", _fold(text)).strip()
 
 
+def _marked_key(text: str) -> str | None:
+    """Like `_key` but keeping each word's marks (sorted, so "Hoà" = "Hòa"); None if text has none."""
+    words = []
+    for word in _NOT_WORD.sub(" ", text.casefold().replace("đ", "d\u0335")).split():
+        decomposed = unicodedata.normalize("NFD", word)
+        marks = sorted(ch for ch in decomposed if unicodedata.combining(ch))
+        words.append("".join(ch for ch in decomposed if not unicodedata.combining(ch)) + "".join(marks))
+    if " ".join(words) == _key(text):
+        return None
+    # drop a "Tỉnh"/"TP." prefix the way `_lookup` does, judged on the folded words
+    prefix = _PROVINCE_PREFIX.match(" ".join(_fold(w) for w in words) + " ")
+    return " ".join(words[len(prefix.group().split()) if prefix else 0 :])
+
+
 # --- the province index -------------------------------------------------------------------------
 
 _PROVINCE_PREFIX = re.compile(r"^(?:thanh pho|tp|t p|tinh|t)\s+")
 _INDEX: dict[str, LegacyProvince] = {}
 _FORMER: dict[str, str] = {}  # key -> flag reason
+_MARKED: set[str] = set()  # spellings with diacritics, marks kept
 
 
 def _index(name: str, old: LegacyProvince) -> None:
+    if (marked := _marked_key(name)) is not None:
+        _MARKED.add(marked)
     key = _key(name)
     for k in (key, key.replace(" ", "")):
         if _INDEX.setdefault(k, old) is not old:
@@ -271,7 +288,12 @@ def _find_province(parts: list[str]) -> tuple[_Named | None, list[str]]:
         for k in range(min(5, len(words) - 1), 0, -1):
             if _key(words[-k - 1]) in _STREET_WORDS or _BARE_MARKER.fullmatch(" ".join(words[:-k])):
                 continue  # "Phố Huế" is a street, "Phường Hà Nội" a ward's name
-            named = _lookup(" ".join(words[-k:]))
+            tail = " ".join(words[-k:])
+            named = _lookup(tail)
+            # Inside a street the diacritics must agree: "Nguyễn Huệ" ends in "hue", but not in Huế.
+            marked = _marked_key(tail)
+            if marked is not None and marked not in _MARKED:
+                continue
             if named is not None and named.unit is not None:
                 return named, [*parts[:-1], " ".join(words[:-k])]
     return ambiguous, parts
