@@ -2,7 +2,8 @@
 
 A record is rejected only when nothing usable is left: no valid identifier and no name. Values that
 fail normalisation beside good ones are kept in `attributes` as `invalid.<field>` with the reason,
-so the raw input is never silently dropped.
+so the raw input is never silently dropped. Every identifier carries its raw value and the codes of
+the normaliser's flags, and a phone field holding several numbers gives one identifier per number.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from resolver.email import normalise_email
-from resolver.name import normalise_name
-from resolver.phone import normalise_phone
+from resolver.name import parse_name
+from resolver.phone import normalise_phone_field
 from schema.contact import RawContact
 from schema.events import CanonicalEvent, Identifier, IdentifierType, Interaction, NormalisedText, RawRef
 
@@ -40,18 +41,23 @@ def canonical_event(contact: RawContact, event_id: str, raw_ref: RawRef | None =
             identifiers.append(Identifier(type=kind, value=value, raw=raw, flags=flags))
 
     for i, raw in enumerate(contact.phones):
-        phone = normalise_phone(raw)
-        if phone.e164 and phone.kind in MATCHABLE_PHONE_KINDS:
-            add(IdentifierType.phone, phone.e164, raw, phone.flags)
-        elif phone.e164:
-            attributes[f"service_phone.{i}"] = phone.e164
-        else:
-            attributes[f"invalid.phone.{i}"] = f"{raw} ({phone.reason})"
-            problems.append(("phone", phone.reason or "invalid"))
+        for j, phone in enumerate(normalise_phone_field(raw)):
+            suffix = f"{i}" if j == 0 else f"{i}.{j}"
+            if phone.e164 and phone.kind in MATCHABLE_PHONE_KINDS:
+                add(IdentifierType.phone, phone.e164, raw, phone.flag_codes)
+                if phone.extension:
+                    attributes[f"phone_extension.{phone.e164}"] = phone.extension
+            elif phone.e164 or phone.kind == "service":
+                attributes[f"service_phone.{suffix}"] = phone.e164 or phone.raw
+            else:
+                attributes[f"invalid.phone.{suffix}"] = f"{phone.raw} ({phone.reason})"
+                problems.append(("phone", phone.reason or "invalid"))
     for i, raw in enumerate(contact.emails):
         email = normalise_email(raw)
         if email.value:
-            add(IdentifierType.email, email.value, raw, [])
+            # The stored address is the identifier; linking on the Gmail match key (dots, +tags)
+            # belongs to the matcher, which can weigh it (EmailResult.match_key).
+            add(IdentifierType.email, email.value, raw, email.flag_codes)
         else:
             attributes[f"invalid.email.{i}"] = f"{raw} ({email.reason})"
             problems.append(("email", email.reason or "invalid"))
@@ -59,7 +65,10 @@ def canonical_event(contact: RawContact, event_id: str, raw_ref: RawRef | None =
         if value.strip():
             add(IdentifierType(kind), value.strip(), value, [])
 
-    name = normalise_name(contact.name) if contact.name else None
+    parsed = parse_name(contact.name) if contact.name else None
+    name = parsed.display if parsed else None
+    if parsed and parsed.flags:
+        attributes["name.flags"] = ",".join(parsed.flag_codes)
     if not identifiers and not name:
         field, reason = problems[0] if problems else ("identifiers", "no name, phone, email or channel id")
         return Rejected("normalise", field, reason)

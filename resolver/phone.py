@@ -2,11 +2,13 @@
 
 Recipe and facts: ../shared/reference/vn_phone.md, section 8. The fast path reduces the input to a
 national significant number (NSN) and full-matches it against phonenumbers' *own* VN patterns (read
-once at import), so it can never disagree with the pinned library; only what the fast path cannot
-decide (foreign numbers, odd input) goes through `phonenumbers.parse`, which is ~10x slower.
+once at import), so it can never disagree with the pinned library; only numbers written with a
+foreign country code go through `phonenumbers.parse`, which is ~10x slower.
 
-The 2018 conversion of 11-digit mobiles (0168x -> 038x, ...) is applied before validation and the
-legacy form is kept as an alias. Placeholders (0000000000, 0123456789, ...) never become identifiers.
+Before validation: several numbers in one field are split (`split_phone_field`), an extension is
+kept apart, the 2018 conversion of 11-digit mobiles (0168x -> 038x) is applied with the old form
+kept as an alias, and unambiguous pre-2017 landlines (0511 3812345 -> 0236 3812345) are rewritten.
+Placeholders (0000000000, 0123456789, ...) never become identifiers. Every rewrite leaves a `Flag`.
 """
 
 from __future__ import annotations
@@ -18,11 +20,25 @@ from dataclasses import dataclass
 import phonenumbers
 from phonenumbers import PhoneMetadata, PhoneNumberFormat, PhoneNumberType
 
+from resolver.flags import Flag, flag_codes
+
 _VN = PhoneMetadata.metadata_for_region("VN")
 assert _VN is not None and _VN.mobile is not None and _VN.fixed_line is not None
 assert _VN.mobile.national_number_pattern and _VN.fixed_line.national_number_pattern
+
+
+def _pattern(desc: object) -> re.Pattern[str] | None:
+    text = getattr(desc, "national_number_pattern", None)
+    return re.compile(text) if text else None
+
+
 _MOBILE = re.compile(_VN.mobile.national_number_pattern)
 _FIXED = re.compile(_VN.fixed_line.national_number_pattern)
+_VOIP = _pattern(_VN.voip)
+_SERVICE = [p for p in (_pattern(_VN.toll_free), _pattern(_VN.premium_rate), _pattern(_VN.uan)) if p]
+# Short codes seen in CRM phone fields: emergency 113-115, hotlines 111/112, operator services
+# (vn_phone.md section 5). Never a customer's own phone.
+SHORT_CODES = {"111", "112", "113", "114", "115", "116", "198", "1080", "9090", "1789"}
 
 # Decision 798/QĐ-BTTTT (2018): old 4-digit mobile prefix -> new 3-digit prefix, last 7 digits kept.
 # Keyed on the NSN without trunk 0 ("168" = 0168). Source: vn_phone.md section 3.
@@ -34,11 +50,43 @@ LEGACY_MOBILE_PREFIX = {
 }
 # Only a 10-digit NSN is legacy: 0121 0xx.., 0160.., 0140.. are *new* 10-digit numbers (section 2).
 _LEGACY_NSN = re.compile(r"1(?:2\d|6[2-9]|86|88|99)\d{7}")
+
+# Decision 2036/QĐ-BTTTT (2017): old landline area code -> new one, subscriber digits unchanged
+# (vn_phone.md section 4, all 63 rows; codes without the trunk 0). The 4 unchanged codes are left out.
+LEGACY_AREA_CODE = {
+    "33": "203", "240": "204", "25": "205", "26": "206", "27": "207", "280": "208", "281": "209",
+    "22": "212", "231": "213", "20": "214", "230": "215", "29": "216", "320": "220", "321": "221",
+    "241": "222", "31": "225", "351": "226", "36": "227", "350": "228", "30": "229", "52": "232",
+    "53": "233", "54": "234", "510": "235", "511": "236", "37": "237", "38": "238", "39": "239",
+    "4": "24", "61": "251", "62": "252", "64": "254", "55": "255", "56": "256", "57": "257",
+    "58": "258", "68": "259", "60": "260", "501": "261", "500": "262", "63": "263", "59": "269",
+    "70": "270", "651": "271", "72": "272", "73": "273", "650": "274", "75": "275", "66": "276",
+    "67": "277", "8": "28", "780": "290", "781": "291", "710": "292", "711": "293", "74": "294",
+    "76": "296", "77": "297", "79": "299",
+}
+# An old 3-digit code + 7-digit subscriber is 10 NSN digits, a shape no current number has (the
+# fixed-line pattern rejects 240/241/280/281..., mobiles are 9 digits): always safe to rewrite.
+# Old 1-2 digit codes give 8-9 NSN digits that collide with today's mobiles (08 3812 3456 reads as
+# a valid VinaPhone mobile), so they are rewritten only with landline evidence: the code written
+# in brackets, "(08) 3812 3456".
+_OLD_3_DIGIT_CODES = {code for code in LEGACY_AREA_CODE if len(code) == 3}
+_BRACKETED_CODE = re.compile(r"^\s*\(\s*0?(\d{1,3})\s*\)")
+
+_SIMPLE = re.compile(r"\+?[\d .\-()]{1,24}", re.ASCII)
 _SPREADSHEET_INT = re.compile(r"\d+\.0")
-_SCIENTIFIC = re.compile(r"\d(?:\.\d+)?[eE]\+?\d+")
-_LETTERS = re.compile(r"[^\W\d_]", re.UNICODE)
-_NOT_DIGIT = re.compile(r"\D")
-_PLACEHOLDER_NSN = {"123456789", "1234567890", "987654321", "0123456789"}
+_SCIENTIFIC = re.compile(r"\d(?:[.,]\d+)?[eE][+-]?\d+")
+_NOT_DIGIT = re.compile(r"\D", re.ASCII)
+# Separators between numbers in one field (section 8 step 4). Words ("hoặc", "or", "zalo", a name)
+# also separate, see split_phone_field.
+_SEPARATOR = re.compile(r"[/;,|\n\r\t]|\s[-–—]\s|[^\W\d_]+")
+_EXTENSION = re.compile(
+    r"(?:\bext(?:ension)?\b\.?|\bmáy\s*lẻ\b|\bmay\s*le\b|\bnhánh\b|\bnhanh\b|\bml\b|#|\bx(?=\s*\d))\s*[:.]?\s*(\d{1,6})",
+    re.IGNORECASE,
+)
+_PLACEHOLDER_NSN = {"123456789", "1234567890", "987654321", "0123456789", "12345678", "23456789"}
+_ROUND = re.compile(r"\d{3}0{5,}\d?")  # 0900000000, 0912000000, 0900000001 (section 7)
+_MIN_DIGITS_PER_NUMBER = 7
+_PLACEHOLDER_FLAG = Flag("placeholder", "repeated, sequential or round digits typed to get past a required field")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,81 +94,227 @@ class PhoneResult:
     raw: str
     e164: str | None
     kind: str  # mobile | landline | service | foreign | invalid
-    reason: str | None = None
-    legacy_alias: str | None = None
+    reason: str | None = None  # why e164 is None (too-short, unassigned-prefix, placeholder ...)
+    legacy_alias: str | None = None  # the pre-2018 11-digit form, indexed too so old records meet new
+    extension: str | None = None
+    flags: tuple[Flag, ...] = ()
 
     @property
     def ok(self) -> bool:
         return self.e164 is not None
 
     @property
-    def flags(self) -> list[str]:
-        return ["legacy_11_digit"] if self.legacy_alias else []
+    def flag_codes(self) -> list[str]:
+        return flag_codes(self.flags)
+
+    @property
+    def match_key(self) -> str | None:
+        """What identity matching compares: E.164 of the current form; service numbers never match."""
+        return self.e164 if self.kind in ("mobile", "landline", "foreign") else None
 
 
-def _invalid(raw: str, reason: str) -> PhoneResult:
-    return PhoneResult(raw, None, "invalid", reason)
+def split_phone_field(raw: str) -> list[str]:
+    """Every number written in one field, in order: "0912345678 / 098 765 4321" -> two strings.
+
+    Splits on / ; , | newlines, a spaced dash, and on words ("hoặc", "or", "zalo", a name in
+    brackets). A piece with fewer than 7 digits is not a number of its own (a group of one number
+    written with spaced dashes, or an extension), so it is joined back to its neighbour, which also
+    keeps "máy lẻ 12" with its number. Returns the stripped substrings of the NFKC text.
+    """
+    text = unicodedata.normalize("NFKC", raw)
+    spans: list[list[int]] = []  # [start, end, digit count]
+    start = 0
+    for match in _SEPARATOR.finditer(text):
+        _add_span(text, spans, start, match.start())
+        start = match.end()
+    _add_span(text, spans, start, len(text))
+    merged: list[list[int]] = []
+    for span in spans:
+        if merged and (merged[-1][2] < _MIN_DIGITS_PER_NUMBER or span[2] < _MIN_DIGITS_PER_NUMBER):
+            merged[-1][1], merged[-1][2] = span[1], merged[-1][2] + span[2]
+        else:
+            merged.append(span)
+    return [text[a:b].strip(" .-–()[]:") or text[a:b].strip() for a, b, _ in merged]
+
+
+def _add_span(text: str, spans: list[list[int]], start: int, end: int) -> None:
+    digits = sum(ch.isdigit() for ch in text[start:end])
+    if digits:
+        spans.append([start, end, digits])
 
 
 def normalise_phone(raw: str, default_region: str = "VN") -> PhoneResult:
-    """Normalise one phone value; never raises on bad input (the result says why)."""
+    """Normalise one phone value; never raises on bad input (the result says why).
+
+    A field holding several numbers yields the first one, flagged `multiple_numbers`; callers that
+    want all of them use `normalise_phone_field`.
+    """
+    text = raw.strip()
+    if not _is_simple(text):
+        return _normalise_messy(raw, default_region)
+    bracket = _BRACKETED_CODE.match(text) if text.startswith("(") else None
+    return _normalise_digits(raw, text, (), bracket.group(1) if bracket else None, default_region)
+
+
+def normalise_phone_field(raw: str, default_region: str = "VN") -> list[PhoneResult]:
+    """All numbers of a field, each normalised; an empty or digit-free field gives one invalid result."""
+    parts = [raw] if _is_simple(raw.strip()) else split_phone_field(raw)
+    if len(parts) <= 1:
+        return [normalise_phone(raw, default_region)]
+    return [normalise_phone(part, default_region) for part in parts]
+
+
+def _is_simple(text: str) -> bool:
+    """Digits, spaces, dots, dashes, brackets and at most one number's worth of digits: the fast path."""
+    return bool(_SIMPLE.fullmatch(text)) and not text.endswith(".0") and sum(ch.isdigit() for ch in text) <= 15
+
+
+def _normalise_messy(raw: str, region: str) -> PhoneResult:
     text = unicodedata.normalize("NFKC", raw).strip()
+    flags: list[Flag] = []
+    if _SCIENTIFIC.fullmatch(text.replace(" ", "")):
+        return PhoneResult(raw, None, "invalid", "spreadsheet-float",
+                           flags=(Flag("spreadsheet_float", f"{text!r} is a spreadsheet float in scientific "
+                                       "notation; digits are lost and cannot be recovered"),))
     if _SPREADSHEET_INT.fullmatch(text):
         text = text[:-2]
-    if _SCIENTIFIC.fullmatch(text):
-        return _invalid(raw, "spreadsheet-float")
-    # Words before the number ("SĐT:", "tel:", "Zalo") are dropped; words after it would be read as
-    # keypad digits by phonenumbers ("0912345678 (Lan)" -> ...526), so cut at the first letter then.
-    digits_seen = False
-    kept = []
-    for ch in text.replace("(0)", ""):
-        if ch.isdigit():
-            digits_seen = True
-        elif _LETTERS.match(ch) and digits_seen:
-            break
-        kept.append(ch)
-    cleaned = "".join(kept).strip()
-    plus = cleaned.lstrip(" :.").startswith("+") or "+" in cleaned[:6]
-    digits = _NOT_DIGIT.sub("", cleaned)
-    if not digits:
+        flags.append(Flag("spreadsheet_float", "trailing '.0' of a spreadsheet number cell removed"))
+        return _normalise_digits(raw, text, tuple(flags), None, region)
+    parts = split_phone_field(text)
+    if not parts:
         return _invalid(raw, "no-digits")
+    if len(parts) > 1:
+        flags.append(Flag("multiple_numbers", f"the field holds {len(parts)} numbers; this result is the "
+                          "first, the others are in normalise_phone_field"))
+    part = parts[0]
+    extension = None
+    ext = _EXTENSION.search(part)
+    if ext:
+        extension = ext.group(1)
+        part = part[:ext.start()] + part[ext.end():]
+        flags.append(Flag("extension", f"extension {extension} kept apart from the number"))
+    bracket = _BRACKETED_CODE.match(part)
+    number = "".join(ch for ch in part if ch.isdigit() or ch in "+()")
+    if any(ch.isalpha() for ch in (_EXTENSION.sub("", text) if ext else text)):
+        flags.append(Flag("words_removed", "text around the number was ignored (a name or a label such as "
+                          "'SĐT', 'Zalo'); phonenumbers would read letters as keypad digits"))
+    return _normalise_digits(raw, number, tuple(flags), bracket.group(1) if bracket else None, region,
+                             extension)
+
+
+def _normalise_digits(raw: str, text: str, flags: tuple[Flag, ...], bracketed: str | None, region: str,
+                      extension: str | None = None) -> PhoneResult:
+    text = text.replace("(0)", "")
+    plus = text.startswith("+") or "+" in text[:6]
+    digits = _NOT_DIGIT.sub("", text)
+    if not digits:
+        return _invalid(raw, "no-digits", flags)
+    if digits in SHORT_CODES:
+        return PhoneResult(raw, None, "service", "short-code", None, extension, flags + (Flag(
+            "short_code", f"{digits} is an emergency, hotline or operator short code, not a subscriber"),))
     if len(set(digits)) == 1:
-        return _invalid(raw, "placeholder")
+        return _invalid(raw, "placeholder", flags + (_PLACEHOLDER_FLAG,))
     if digits.startswith("00"):
         digits, plus = digits[2:], True
+    lost_zero = False
     if digits.startswith("84") and (plus or len(digits) in (11, 12)):
         nsn = digits[2:]
         if nsn.startswith("0"):
             nsn = nsn[1:]
     elif plus:
-        return _parse_with_library(raw, "+" + digits, default_region)
+        return _parse_foreign(raw, "+" + digits, region, flags, extension)
+    elif digits.startswith("0"):
+        nsn = digits[1:]
     else:
-        nsn = digits[1:] if digits.startswith("0") else digits
-    if nsn in _PLACEHOLDER_NSN or len(set(nsn)) == 1:
-        return _invalid(raw, "placeholder")
+        nsn = digits
+        lost_zero = (len(nsn) == 9 and nsn[0] in "35789") or (len(nsn) == 10 and nsn[0] == "2")
+    if len(nsn) < 3:
+        return _invalid(raw, "too-short", flags)
+    if len(set(nsn)) == 1 or nsn in _PLACEHOLDER_NSN or _is_round(nsn):
+        return _invalid(raw, "placeholder", flags + (_PLACEHOLDER_FLAG,))
+    if lost_zero and not _LEGACY_NSN.fullmatch(nsn):
+        flags += (Flag("lost_trunk_zero", "the leading 0 was missing (a numeric spreadsheet cell drops it)"),)
     legacy = None
     if _LEGACY_NSN.fullmatch(nsn):
         legacy = "+84" + nsn
+        old = "0" + nsn[:3]
         nsn = LEGACY_MOBILE_PREFIX[nsn[:3]] + nsn[3:]
+        flags += (Flag("legacy_11_digit", f"11-digit mobile prefix {old} converted to 0{nsn[:2]} "
+                       "(Decision 798/QĐ-BTTTT, 2018); the old form is kept as an alias"),)
+    elif len(nsn) == 10 and nsn[:3] in _OLD_3_DIGIT_CODES and not _FIXED.fullmatch(nsn):
+        nsn = _rewrite_area_code(nsn[:3], nsn[3:])
+        flags += (_area_flag(nsn, "an 11-digit number with an old 3-digit area code is unambiguous"),)
+    elif bracketed is not None and bracketed.lstrip("0") in LEGACY_AREA_CODE and nsn.startswith(
+            bracketed.lstrip("0")):
+        code = bracketed.lstrip("0")
+        candidate = _rewrite_area_code(code, nsn[len(code):])
+        if _FIXED.fullmatch(candidate):
+            nsn = candidate
+            flags += (_area_flag(nsn, f"the old code (0{code}) is written in brackets, as landlines were"),)
     if _MOBILE.fullmatch(nsn):
-        return PhoneResult(raw, "+84" + nsn, "mobile", None, legacy)
+        return PhoneResult(raw, "+84" + nsn, "mobile", None, legacy, extension, flags)
     if _FIXED.fullmatch(nsn):
-        return PhoneResult(raw, "+84" + nsn, "landline", None, legacy)
-    return _parse_with_library(raw, "+84" + nsn, default_region, legacy)
+        return PhoneResult(raw, "+84" + nsn, "landline", None, legacy, extension, flags)
+    if any(p.fullmatch(nsn) for p in _SERVICE):
+        return PhoneResult(raw, "+84" + nsn, "service", None, legacy, extension, flags + (Flag(
+            "service_number", "toll-free (1800), premium (1900) or reserved number: the shop's or operator's "
+            "line, never matched"),))
+    if _VOIP is not None and _VOIP.fullmatch(nsn):
+        return PhoneResult(raw, "+84" + nsn, "landline", None, legacy, extension,
+                           flags + (Flag("voip", "0672 VSAT/VoIP range"),))
+    if len(nsn) < 9:
+        reason = "too-short"
+    elif len(nsn) > 10:
+        reason = "too-long"
+    else:
+        reason = "unassigned-prefix"
+        hint = _old_landline_hint(nsn)
+        if hint:
+            flags += (hint,)
+    return PhoneResult(raw, None, "invalid", reason, legacy, extension, flags)
 
 
-def _parse_with_library(raw: str, candidate: str, region: str, legacy: str | None = None) -> PhoneResult:
+def _rewrite_area_code(old_code: str, subscriber: str) -> str:
+    return LEGACY_AREA_CODE[old_code] + subscriber
+
+
+def _area_flag(nsn: str, evidence: str) -> Flag:
+    return Flag("legacy_area_code", f"pre-2017 landline area code rewritten to 0{nsn[:2] if nsn[:2] in ('24', '28') else nsn[:3]} "
+                f"(Decision 2036/QĐ-BTTTT, 2017): {evidence}")
+
+
+def _old_landline_hint(nsn: str) -> Flag | None:
+    for size in (1, 2):
+        code = nsn[:size]
+        if code in LEGACY_AREA_CODE and _FIXED.fullmatch(LEGACY_AREA_CODE[code] + nsn[size:]):
+            new = "0" + LEGACY_AREA_CODE[code]
+            return Flag("possible_legacy_area_code", f"may be a pre-2017 landline (0{code} is now {new}); not "
+                        "rewritten without landline evidence such as the code in brackets")
+    return None
+
+
+def _is_round(nsn: str) -> bool:
+    return bool(_ROUND.fullmatch(nsn)) or (len(nsn) >= 9 and len(set(nsn[2:])) == 1)
+
+
+def _invalid(raw: str, reason: str, flags: tuple[Flag, ...] = ()) -> PhoneResult:
+    return PhoneResult(raw, None, "invalid", reason, flags=flags)
+
+
+def _parse_foreign(raw: str, candidate: str, region: str, flags: tuple[Flag, ...],
+                   extension: str | None) -> PhoneResult:
     try:
         number = phonenumbers.parse(candidate, region)
     except phonenumbers.NumberParseException:
-        return _invalid(raw, "unparseable")
+        return _invalid(raw, "unparseable", flags)
     if not phonenumbers.is_valid_number(number):
-        reason = "too-short" if len(str(number.national_number)) < 8 else "unassigned-prefix"
-        return PhoneResult(raw, None, "invalid", reason, legacy)
+        reason = "too-short" if len(str(number.national_number)) < 7 else "unassigned-prefix"
+        return PhoneResult(raw, None, "invalid", reason, None, extension, flags)
     e164 = phonenumbers.format_number(number, PhoneNumberFormat.E164)
     if number.country_code != 84:
-        return PhoneResult(raw, e164, "foreign", None, legacy)
-    kind = phonenumbers.number_type(number)
+        return PhoneResult(raw, e164, "foreign", None, None, extension, flags)
+    kind = phonenumbers.number_type(number)  # not reached for +84 (handled above), kept for safety
     if kind in (PhoneNumberType.TOLL_FREE, PhoneNumberType.PREMIUM_RATE, PhoneNumberType.UAN):
-        return PhoneResult(raw, e164, "service", None, legacy)
-    return PhoneResult(raw, e164, "landline" if kind == PhoneNumberType.FIXED_LINE else "mobile", None, legacy)
+        return PhoneResult(raw, e164, "service", None, None, extension, flags)
+    return PhoneResult(raw, e164, "landline" if kind == PhoneNumberType.FIXED_LINE else "mobile", None, None,
+                       extension, flags)

@@ -1,0 +1,26 @@
+"""One remark type for every normaliser (phone, email, name, address): a code and a reason.
+
+A flag never changes what was stored by itself; it records what the normaliser noticed or rewrote
+(`legacy_11_digit`, `domain_typo`, `honorific_removed` ...) so that a reviewer, the CLI and
+survivorship can see why. `code` is stable and machine-readable (it is what lands in
+`Identifier.flags` on the canonical topic); `reason` is one human sentence naming the evidence.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Flag:
+    code: str
+    reason: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"code": self.code, "reason": self.reason}
+
+
+def flag_codes(flags: Iterable[Flag]) -> list[str]:
+    """The codes only, in order and without repeats: what a topic message carries."""
+    return list(dict.fromkeys(f.code for f in flags))
