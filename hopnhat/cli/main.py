@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from hopnhat.cli import demo, migrate, quality, run, show_config
+from hopnhat.cli import demo, migrate, normalise, quality, run, show_config
 from schema.errors import HopnhatError
 
 
@@ -30,6 +30,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
       hopnhat migrate            create or upgrade the PostgreSQL schema
       hopnhat serve              webhook HTTP server
       hopnhat worker             stream worker (normalise + resolve)
+    Inspect one value:
+      hopnhat normalise phone "0168.234.5678"    normalised form, match key, every flag and why
       hopnhat quality            data-quality scores per source and field
 
     Settings come from HOPNHAT_* environment variables and the YAML file in HOPNHAT_CONFIG
@@ -45,6 +47,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
 
 cli.add_command(demo.demo)
 cli.add_command(migrate.migrate_cmd)
+cli.add_command(normalise.normalise)
 cli.add_command(run.serve)
 cli.add_command(run.worker)
 cli.add_command(run.up)
