@@ -23,7 +23,7 @@ from datetime import datetime
 from typing import Any
 
 from resolver.profile import ProfileBuilder
-from schema.events import CanonicalEvent, GoldenProfile
+from schema.events import CanonicalEvent
 
 CUSTOMER_NAMESPACE = uuid.UUID("6f1d6c2e-8f0b-5c3a-9d57-686f706e6861")
 SOURCE_KEY_TYPE = "_source"  # a source record links like an identifier, and is stored separately
@@ -46,7 +46,7 @@ def event_keys(event: CanonicalEvent) -> list[Key]:
 class ExistingCustomer:
     customer_id: str
     created_at: datetime
-    profile: GoldenProfile
+    profile: dict[str, Any]  # as stored in customers.profile (GoldenProfile JSON)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +71,7 @@ class ResolutionPlan:
     merges: list[MergeDecision] = field(default_factory=list)
     links: dict[str, Link] = field(default_factory=dict)  # event id -> link (customer = final root)
     owners: dict[Key, str] = field(default_factory=dict)  # every batch key -> final root customer
-    profiles: dict[str, GoldenProfile] = field(default_factory=dict)  # touched roots
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)  # touched roots, GoldenProfile JSON
     redirects: dict[str, str] = field(default_factory=dict)  # absorbed customer -> final root
 
 
@@ -168,13 +168,13 @@ def _profiles(
     existing: Mapping[str, ExistingCustomer],
     customers: _Customers,
     now: datetime,
-) -> dict[str, GoldenProfile]:
+) -> dict[str, dict[str, Any]]:
     builders: dict[str, ProfileBuilder] = {}
 
     def builder(root: str) -> ProfileBuilder:
         if root not in builders:
             prior = existing.get(root)
-            builders[root] = ProfileBuilder.from_profile(prior.profile) if prior else ProfileBuilder(root)
+            builders[root] = ProfileBuilder.from_stored(prior.profile) if prior else ProfileBuilder(root)
         return builders[root]
 
     for event in events:
@@ -183,7 +183,7 @@ def _profiles(
         target = builder(customers.find(merge.absorbed))
         prior = existing.get(merge.absorbed)
         if prior is not None:
-            target.absorb(prior.profile)
+            target.absorb(ProfileBuilder.from_stored(prior.profile))
         else:  # minted and absorbed within this batch: its events are already on the survivor
             target.merged_from.add(merge.absorbed)
     return {cid: b.build(now) for cid, b in builders.items()}

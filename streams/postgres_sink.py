@@ -21,13 +21,13 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import psycopg
 
 from resolver.plan import SOURCE_KEY_TYPE, ExistingCustomer, Key, ResolutionPlan, event_keys, resolve_batch
-from resolver.profile import profile_from_json
 from schema.errors import DatabaseUnavailable
-from schema.events import CanonicalEvent, GoldenProfile, MergeEvent
+from schema.events import CanonicalEvent, MergeEvent
 
 log = logging.getLogger(__name__)
 MAX_STALE_RETRIES = 8
@@ -43,7 +43,7 @@ class BatchOutcome:
     skipped: int = 0
     new_customers: int = 0
     merges: list[MergeEvent] = field(default_factory=list)
-    profiles: dict[str, GoldenProfile] = field(default_factory=dict)
+    profiles: dict[str, dict[str, Any]] = field(default_factory=dict)  # GoldenProfile JSON objects
     tombstones: list[str] = field(default_factory=list)
 
 
@@ -136,7 +136,7 @@ class PostgresSink:
         for cid, merged_into, created_at, profile in await cur.fetchall():
             if merged_into is not None:
                 raise _StaleRead(str(cid))
-            existing[str(cid)] = ExistingCustomer(str(cid), created_at, profile_from_json(profile))
+            existing[str(cid)] = ExistingCustomer(str(cid), created_at, profile)
         return existing
 
     async def _write(self, cur: psycopg.AsyncCursor, plan: ResolutionPlan, fresh: Sequence[CanonicalEvent],
@@ -246,16 +246,15 @@ class PostgresSink:
             await cur.execute(
                 """UPDATE customers c SET profile = p.profile::jsonb, updated_at = %s
                      FROM unnest(%b::uuid[], %b::text[]) AS p(id, profile) WHERE c.id = p.id""",
-                (now, ids, [plan.profiles[i].model_dump_json() for i in ids]),
+                (now, ids, [json.dumps(plan.profiles[i], ensure_ascii=False) for i in ids]),
             )
         outcome.profiles = dict(plan.profiles)
 
     async def _profiles_of_events(self, cur: psycopg.AsyncCursor, event_ids: list[str],
-                                  already: dict[str, GoldenProfile]) -> dict[str, GoldenProfile]:
+                                  already: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
         await cur.execute(
             """SELECT DISTINCT r.id, r.profile FROM interactions i
                  JOIN customers c ON c.id = i.customer_id
                  JOIN customers r ON r.id = coalesce(c.merged_into, c.id)
                 WHERE i.event_id = ANY(%b::text[])""", (event_ids,))
-        return {str(cid): profile_from_json(p) for cid, p in await cur.fetchall()
-                if str(cid) not in already and p}
+        return {str(cid): p for cid, p in await cur.fetchall() if str(cid) not in already and p}

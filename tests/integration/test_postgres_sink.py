@@ -40,7 +40,7 @@ def test_bridging_event_merges_and_redelivery_is_a_no_op(database_factory) -> No
     assert first.new_customers == 1 and second.new_customers == 1
     assert len(third.merges) == 1 and third.tombstones == [third.merges[0].absorbed]
     survivor = third.merges[0].survivor
-    assert third.profiles[survivor].interactions == 3
+    assert third.profiles[survivor]["interactions"] == 3
     again = asyncio.run(_apply(url, [a, b, c]))[0]
     assert again.stored == 0 and again.skipped == 3 and again.merges == []
     assert survivor in again.profiles  # re-published so a crash between commit and publish heals
