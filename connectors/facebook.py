@@ -252,8 +252,8 @@ class FacebookConnector(Connector):
             return _event(page_id, key, "comment", f"{page_id}:{author_id or comment_id}", time, received_at,
                           {"psid": author_id, "verb": verb, "value": dict(value)})
         key = f"{field}:{stable_digest(dict(value))}"  # other feed items (posts, reactions ...) as received
-        author_id = _id(value.get("from") if isinstance(value.get("from"), Mapping) else None, "id", vpath,
-                        required=False)
+        author_id = _id(value.get("from") if isinstance(value.get("from"), Mapping) else None, "id",
+                        f"{vpath}.from", required=False)
         return _event(page_id, key, "change", f"{page_id}:{author_id or field}", time, received_at,
                       {"field": field, "psid": author_id if author_id != page_id else None, "value": dict(value)})
 

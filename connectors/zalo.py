@@ -99,18 +99,22 @@ def zalo_signature(app_id: str, body: bytes, timestamp: str, oa_secret_key: byte
 def roles(doc: Mapping[str, Any]) -> tuple[str, str | None, str]:
     """(oa_id, user_id or None, direction) of one event; direction is inbound, outbound or status."""
     name = str(doc.get("event_name", ""))
-    if doc.get("oa_id") not in (None, ""):
-        user = _id(doc, "follower.id", required=False) or _id(doc, "user_id", required=False)
-        return str(_id(doc, "oa_id")), user, "inbound"
     if name in OA_SENDS_RECEIPTS:
-        return str(_id(doc, "sender.id")), _id(doc, "recipient.id"), "status"
-    if name.startswith("oa_"):
-        return str(_id(doc, "sender.id")), _id(doc, "recipient.id", required=False), "outbound"
+        oa_path, user_path, direction = "sender.id", "recipient.id", "status"
+    elif name.startswith("oa_"):
+        oa_path, user_path, direction = "sender.id", "recipient.id", "outbound"
+    else:
+        oa_path, user_path, direction = "recipient.id", "sender.id", "inbound"
+    messaging = name.startswith(("user_", "oa_", "anonymous_"))
+    oa_id = _id(doc, "oa_id", required=False) or (_id(doc, oa_path, required=False) if messaging else None)
+    if oa_id is None:
+        raise MalformedPayload(oa_path if messaging else "oa_id", f"cannot tell which OA a {name!r} event is for")
     if name.startswith("anonymous_"):  # an anonymous chat id is not a person identifier
-        return str(_id(doc, "recipient.id")), None, "inbound"
-    if name.startswith("user_"):
-        return str(_id(doc, "recipient.id")), _id(doc, "sender.id"), "inbound"
-    raise MalformedPayload("oa_id", f"cannot tell which OA a {name!r} event belongs to")
+        return oa_id, None, direction
+    user_id = _id(doc, "follower.id", required=False) or _id(doc, "user_id", required=False)
+    if user_id is None and messaging:
+        user_id = _id(doc, user_path, required=name.startswith("user_send_") or name in OA_SENDS_RECEIPTS)
+    return oa_id, (user_id if user_id != oa_id else None), direction
 
 
 def _record_key(doc: Mapping[str, Any], name: str, ts: str, body: bytes) -> str:

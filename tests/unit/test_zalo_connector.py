@@ -172,6 +172,12 @@ def test_unsigned_registration_probe_is_recognised(zalo: ZaloConnector) -> None:
     assert not zalo.is_unsigned_probe({}, wire(FIXTURES["user_send_text"]))  # a real event must verify
 
 
+def test_a_top_level_oa_id_does_not_hide_the_sender(zalo: ZaloConnector) -> None:
+    body = wire(dict(FIXTURES["user_send_text"], oa_id=OA))
+    [event] = zalo.parse(body, "application/json", APP, CLOCK)
+    assert zalo.kafka_key(event) == f"{OA}:{USER}"
+
+
 def test_doc_sample_12_digit_timestamp_is_still_milliseconds(zalo: ZaloConnector) -> None:
     body = wire(dict(FIXTURES["follow"], timestamp="154390853474"))
     [event] = zalo.parse(body, "application/json", APP, CLOCK)
@@ -201,9 +207,13 @@ def test_unknown_event_is_kept_and_keyed_by_its_bytes(zalo: ZaloConnector) -> No
         (wire(dict(FIXTURES["follow"], follower={})), "follower.id"),
         (wire({k: v for k, v in FIXTURES["user_send_text"].items() if k != "app_id"}), "app_id"),
         (wire(dict(FIXTURES["user_send_text"], event_name="add_user_to_tag", recipient=None)), "oa_id"),
+        (wire(dict(FIXTURES["user_send_text"], recipient={})), "recipient.id"),
+        (wire(dict(FIXTURES["user_send_text"], sender={})), "sender.id"),
+        (wire(dict(FIXTURES["oa_send_text"], sender={})), "sender.id"),
     ],
     ids=["bad-json", "not-object", "invalid-utf8", "no-event-name", "bad-timestamp", "no-msg-id",
-         "float-user-id", "seen-ids-not-list", "follow-without-follower", "no-app-id", "unknown-event-no-oa"],
+         "float-user-id", "seen-ids-not-list", "follow-without-follower", "no-app-id", "unknown-event-no-oa",
+         "user-event-no-recipient-oa", "user-send-no-sender", "oa-send-no-sender-oa"],
 )
 def test_malformed_bodies_name_the_field(zalo: ZaloConnector, body: bytes, field: str) -> None:
     with pytest.raises(MalformedPayload) as err:
