@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from hopnhat.cli import demo, migrate, normalise, quality, run, show_config
+from hopnhat.cli import demo, migrate, normalise, quality, replay, run, show_config
 from schema.errors import HopnhatError
 
 
@@ -33,6 +33,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
     Inspect one value:
       hopnhat normalise phone "0168.234.5678"    normalised form, match key, every flag and why
       hopnhat quality            data-quality scores per source and field
+      hopnhat replay             rebuild a store from the raw topics (--from-beginning)
 
     Settings come from HOPNHAT_* environment variables and the YAML file in HOPNHAT_CONFIG
     (default ./hopnhat.yaml); `hopnhat config show` prints what is in force.
@@ -53,6 +54,7 @@ cli.add_command(run.worker)
 cli.add_command(run.up)
 cli.add_command(show_config.config)
 cli.add_command(quality.quality)
+cli.add_command(replay.replay)
 
 
 def main(argv: list[str] | None = None) -> None:
