@@ -19,7 +19,7 @@ matches (HOPNHAT_VERIFY_TOKENS).
 Identifiers: `fb_psid` = "<page_id>:<psid>" (a PSID is per person x Page), for Messenger senders,
 echo recipients and commenters. Lead Ads webhooks carry ids only: a `leadgen` event stores
 `external` = "fb_lead:<leadgen_id>"; the person's answers come from the Graph API through a
-`LeadFetcher`, outside this module, as a second event built by `lead_event()` (id
+`LeadFetcher`, run by the worker (streams/leads.py), as a second event built by `lead_event()` (id
 `fb:<page_id>:lead:<leadgen_id>`) that shares the same external id, so both land on one customer.
 """
 
@@ -46,9 +46,10 @@ LEAD_NAME_KEYS = ("full_name", "họ_và_tên", "ho_va_ten", "ho_ten")
 class LeadFetcher(Protocol):
     """Fetches the lead behind a `leadgen` webhook: the Graph API answer of
     `GET /v25.0/{leadgen_id}?fields=id,created_time,ad_id,form_id,platform,is_organic,field_data`
-    with the Page's access token (needs `leads_retrieval`). Called downstream, never in the webhook."""
+    with the Page's access token (needs `leads_retrieval`). Called by the worker (streams/leads.py),
+    never in the webhook."""
 
-    def fetch_lead(self, leadgen_id: str, page_id: str) -> Mapping[str, Any]: ...
+    async def fetch_lead(self, leadgen_id: str, page_id: str) -> Mapping[str, Any]: ...
 
 
 def _decode(body: bytes) -> dict[str, Any]:

@@ -33,6 +33,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
         if name in ("secrets", "verify_tokens"):
             value = {ch: {k: v.get_secret_value() for k, v in by_source.items()}
                      for ch, by_source in getattr(settings, name).items()}
+        elif name == "facebook_page_tokens":
+            value = {page: token.get_secret_value() for page, token in settings.facebook_page_tokens.items()}
         env[f"HOPNHAT_{name.upper()}"] = json.dumps(value) if isinstance(value, dict | list) else str(value)
     return env
 

@@ -50,6 +50,13 @@ class Settings(BaseSettings):
         description="channel -> source id -> token of a GET subscription handshake, e.g. "
                     "'{\"facebook\": {\"<app_id>\": \"...\"}}' (Meta's hub.verify_token)",
     )
+    facebook_page_tokens: dict[str, SecretStr] = Field(
+        default_factory=dict,
+        description="Facebook page id -> Page access token the worker fetches Lead Ads answers with "
+                    "(leads_retrieval); unset = leads are stored with their ids only",
+    )
+    facebook_graph_url: str = Field(default="https://graph.facebook.com/v25.0",
+                                    description="Graph API base URL, version pinned")
     max_body_bytes: int = Field(default=256 * 1024, description="Webhook bodies above this get 413")
     resolve_batch_size: int = Field(default=500, ge=1, description="Max events per resolver micro-batch")
     resolve_linger_s: float = Field(default=0.2, gt=0, description="Max wait to fill a micro-batch")
@@ -84,6 +91,7 @@ class Settings(BaseSettings):
         data["secrets"] = {ch: {k: "**********" for k in by_source} for ch, by_source in self.secrets.items()}
         data["verify_tokens"] = {ch: {k: "**********" for k in by_source}
                                  for ch, by_source in self.verify_tokens.items()}
+        data["facebook_page_tokens"] = {page: "**********" for page in self.facebook_page_tokens}
         return data
 
     def secret(self, channel: str, source_id: str) -> SecretStr | None:

@@ -2,6 +2,8 @@
 
 Thin on purpose: agents move records and call `streams.normalise.normalise_record` and
 `streams.postgres_sink.PostgresSink.apply`; all decisions live in resolver/.
+With Page tokens configured, the normalise agent also fetches the answers behind each Facebook Lead
+Ads `leadgen` event and publishes them back to raw.facebook (streams/leads.py).
 
 Delivery: both agents consume with `take_events` and faust acks a batch only after the loop body
 returned, and commits acked offsets only after flushing the producer. So a canonical event is
@@ -31,6 +33,7 @@ from hopnhat.settings import Settings
 from schema.errors import DatabaseUnavailable
 from schema.events import CanonicalEvent, DeadLetter
 from streams.normalise import canonical_key, dead_letter, dumps, normalise_record
+from streams.leads import GraphLeadFetcher, LeadFetchFailed, fetch_lead_event, lead_to_fetch
 from streams.postgres_sink import BatchOutcome, PostgresSink
 from streams.topics import Topics, bootstrap_servers
 
@@ -70,6 +73,10 @@ def create_app(settings: Settings) -> faust.App:
     dlq_normalise = app.topic(topics.dlq_normalise, value_type=bytes, key_type=bytes)
     dlq_resolve = app.topic(topics.dlq_resolve, value_type=bytes, key_type=bytes)
     state: dict[str, Any] = {}
+    raw_facebook = app.topic(topics.raw["facebook"], value_type=bytes, key_type=bytes)
+    fetcher = (GraphLeadFetcher(settings.facebook_graph_url, {
+        page: token.get_secret_value() for page, token in settings.facebook_page_tokens.items()})
+        if settings.facebook_page_tokens else None)
 
     @app.agent(raw_topic, name="normalise")
     async def normalise(stream: faust.StreamT) -> None:
@@ -85,6 +92,8 @@ def create_app(settings: Settings) -> faust.App:
                     sends.append(await dlq_normalise.send(key=msg.key, value=dumps(result)))
                 else:
                     sends.append(await canonical_topic.send(key=canonical_key(result), value=dumps(result)))
+                    if fetcher is not None and (lead := lead_to_fetch(result)) is not None:
+                        sends.append(await _enrich_lead(fetcher, *lead, msg, raw_facebook, dlq_normalise))
             await asyncio.gather(*sends)
 
     @app.agent(canonical_topic, name="resolve", concurrency=1)
@@ -112,8 +121,25 @@ def create_app(settings: Settings) -> faust.App:
         sink = state.pop("sink", None)
         if sink is not None:
             await sink.close()
+        if fetcher is not None:
+            await fetcher.close()
 
     return app
+
+
+async def _enrich_lead(fetcher: GraphLeadFetcher, leadgen_id: str, page_id: str, msg: Any,
+                       raw_facebook: faust.TopicT, dlq: faust.TopicT) -> Any:
+    """Fetch a Lead Ads lead and publish it to raw.facebook (streams/leads.py); a lasting failure is a dead letter."""
+    try:
+        lead = await fetch_lead_event(fetcher, leadgen_id, page_id)
+    except LeadFetchFailed as exc:
+        log.warning("lead fetch failed leadgen_id=%s topic=%s partition=%d offset=%d: %s",
+                    leadgen_id, msg.topic, msg.partition, msg.offset, exc)
+        letter = dead_letter("enrich", "lead-fetch-failed", str(exc), msg.topic, msg.partition, msg.offset,
+                             msg.key, msg.value, field="leadgen_id")
+        return await dlq.send(key=msg.key, value=dumps(letter))
+    return await raw_facebook.send(key=lead.subject.encode() if lead.subject else None,
+                                   value=lead.model_dump_json().encode())
 
 
 async def _sink(state: dict[str, Any], settings: Settings) -> PostgresSink:

@@ -7,14 +7,18 @@ One stack per channel (each start costs seconds), several behaviours per stack.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import psycopg
 import pytest
+from pydantic import SecretStr
 
 from connectors.base import hmac_sha256_hex
 from connectors.zalo import zalo_signature
@@ -29,16 +33,45 @@ FIXTURES = Path(__file__).parents[1] / "fixtures"
 ZALO_APP, ZALO_OA, ZALO_USER = "1234567890123456789", "579745863508352884", "8448021542710133051"
 OA_KEY = "zalo-oa-secret-key"
 FB_APP, FB_PAGE, PSID = "1517776481860111", "104523871234567", "6723145598012345"
-APP_SECRET, VERIFY_TOKEN = "meta-app-secret", "hopnhat-verify-tok"
+APP_SECRET, VERIFY_TOKEN, PAGE_TOKEN = "meta-app-secret", "hopnhat-verify-tok", "page-access-token"
 
 
 @pytest.fixture
-def stack(isolated_settings: Settings) -> Iterator[Settings]:
+def graph_api() -> Iterator[str]:
+    """A stand-in for graph.facebook.com answering the recorded lead (tests/fixtures/facebook_graph_lead.json)
+    for the right Page token, and Graph's error shape for any other lead."""
+    lead = (FIXTURES / "facebook_graph_lead.json").read_bytes()
+
+    class Graph(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            url = urlsplit(self.path)
+            query = parse_qs(url.query)
+            known = url.path == "/v25.0/1234500000000001" and query.get("access_token") == [PAGE_TOKEN]
+            body = lead if known else b'{"error":{"message":"Unsupported get request.","code":100}}'
+            self.send_response(200 if known else 400)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Graph)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/v25.0"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def stack(isolated_settings: Settings, graph_api: str) -> Iterator[Settings]:
     s = (isolated_settings.with_secret("webform", "lien-he", "form-secret")
          .with_secret("zalo", f"{ZALO_APP}:{ZALO_OA}", OA_KEY)
          .with_secret("facebook", FB_APP, APP_SECRET)
          .with_verify_token("facebook", FB_APP, VERIFY_TOKEN)
-         .model_copy(update={"resolve_linger_s": 0.05}))
+         .model_copy(update={"resolve_linger_s": 0.05, "facebook_graph_url": graph_api,
+                             "facebook_page_tokens": {FB_PAGE: SecretStr(PAGE_TOKEN)}}))
     ensure_topics(s)
     with running_stack(s, workers=1):
         yield s
@@ -124,15 +157,16 @@ def test_facebook_batch_handshake_duplicates_and_forgeries(stack: Settings) -> N
         "hub.mode": "subscribe", "hub.verify_token": "guess", "hub.challenge": "1"})
     assert wrong.status_code == 403
 
-    batch = fb_body("batched")  # two Messenger messages and a lead, in one POST
+    batch = fb_body("batched")  # two Messenger messages and a lead Graph does not know, in one POST
     first, comment, again = post_fb(stack, batch), post_fb(stack, fb_body("comment")), post_fb(stack, batch)
-    assert [r.status_code for r in (first, comment, again)] == [200, 200, 200]
+    lead = post_fb(stack, fb_body("leadgen"))  # ids only; the worker fetches the answers from "Graph"
+    assert [r.status_code for r in (first, comment, again, lead)] == [200, 200, 200, 200]
     assert [e["id"] for e in first.json()["events"]] == [
         f"fb:{FB_PAGE}:m_a1", f"fb:{FB_PAGE}:m_b2", f"fb:{FB_PAGE}:1234500000000002"]
     forged = post_fb(stack, fb_body("message_image"), secret="not-the-app-secret")
     assert forged.status_code == 401
 
-    assert wait_rows(stack.database_url, "SELECT count(*) FROM interactions", 4) == 4
+    assert wait_rows(stack.database_url, "SELECT count(*) FROM interactions", 6) == 6
     time.sleep(1.0)
     owners = customers_by_identifier(stack.database_url)
     with psycopg.connect(stack.database_url) as conn:
@@ -142,7 +176,18 @@ def test_facebook_batch_handshake_duplicates_and_forgeries(stack: Settings) -> N
         total = conn.execute("SELECT count(*) FROM interactions").fetchone()
     assert timeline == [("comment", "Ib giá giúp mình nha, sđt 0938 123 456"),
                         ("message", "Chào shop, đơn của mình đã giao chưa?")]
-    assert total == (4,)  # the redelivered batch added nothing
+    assert total == (6,)  # the redelivered batch added nothing
+    # The lead: the webhook's ids and the answers fetched by the worker are one customer, with the phone.
+    lead_customer = owners[("external", "fb_lead:1234500000000001")]
+    assert owners[("phone", "+84938123456")] == owners[("email", "phuc.le@example.vn")] == lead_customer
+    with psycopg.connect(stack.database_url) as conn:
+        lead_kinds = conn.execute("""SELECT kind FROM interactions WHERE event_id LIKE %s ORDER BY kind""",
+                                  (f"fb:{FB_PAGE}:%1234500000000001",)).fetchall()
+    assert lead_kinds == [("lead",), ("leadgen",)]
+    # The lead Graph refused is stored with its ids and dead-lettered for replay (once per delivery).
     assert ("external", "fb_lead:1234500000000002") in owners
-    raw = read_topic(stack, stack.topic("raw.facebook"), done=lambda m: len(m) >= 7, timeout=5)
-    assert len(raw) == 7  # 3 + 1 + 3 accepted; the forged delivery published nothing
+    letters = read_topic(stack, stack.topic("dlq.normalise"), done=lambda m: len(m) >= 2, timeout=10)
+    assert {(json.loads(v)["stage"], json.loads(v)["reason"]) for _, v in letters if v} == {
+        ("enrich", "lead-fetch-failed")}
+    raw = read_topic(stack, stack.topic("raw.facebook"), done=lambda m: len(m) >= 9, timeout=5)
+    assert len(raw) == 9  # 3 + 1 + 3 + 1 accepted, + the fetched lead; the forged delivery published nothing

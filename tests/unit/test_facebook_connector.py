@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -177,7 +178,7 @@ def test_comment_edits_and_removals_get_their_own_ids(fb: FacebookConnector) -> 
 class RecordedGraph:
     """A LeadFetcher answering from the recorded Graph API response (tests/fixtures/facebook_graph_lead.json)."""
 
-    def fetch_lead(self, leadgen_id: str, page_id: str) -> Mapping[str, Any]:
+    async def fetch_lead(self, leadgen_id: str, page_id: str) -> Mapping[str, Any]:
         assert (leadgen_id, page_id) == (GRAPH_LEAD["id"], PAGE)
         return GRAPH_LEAD
 
@@ -190,7 +191,8 @@ def test_leadgen_carries_ids_only_and_the_fetched_lead_joins_it_with_the_answers
                                    "fb_form_id": "987650000000001"}
 
     fetcher: LeadFetcher = RecordedGraph()
-    lead = lead_event(fetcher.fetch_lead(webhook.data["leadgen_id"], webhook.data["page_id"]), PAGE, NOW)
+    answer = asyncio.run(fetcher.fetch_lead(webhook.data["leadgen_id"], webhook.data["page_id"]))
+    lead = lead_event(answer, PAGE, NOW)
     assert lead.id == f"fb:{PAGE}:lead:1234500000000001"
     assert lead.time == datetime(2026, 11, 22, 3, 9, 59, tzinfo=UTC)  # ISO with +0000, not epoch seconds
     result = canonical(fb, lead)
