@@ -14,6 +14,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_embedded_services_answer_and_stop_cleanly(tmp_path) -> None:
+    already = {c.pid for c in psutil.Process().children(recursive=True)}  # e.g. the session's services
     with embedded_services(Settings(data_dir=tmp_path)) as s:
         assert s.kafka_bootstrap and s.database_url
         host, port = s.kafka_bootstrap.split(":")
@@ -22,7 +23,7 @@ def test_embedded_services_answer_and_stop_cleanly(tmp_path) -> None:
         with psycopg.connect(s.database_url) as conn:
             assert conn.execute("SELECT 1").fetchone() == (1,)
         pg_port = int(s.database_url.rsplit(":", 1)[1].split("/")[0])
-        children = psutil.Process().children(recursive=True)
+        children = [c for c in psutil.Process().children(recursive=True) if c.pid not in already]
         names = set()
         for child in children:
             with contextlib.suppress(psutil.NoSuchProcess):  # short-lived postgres backends come and go
