@@ -29,6 +29,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from resolver.admin_units import (
     AMBIGUOUS_ABBREVIATIONS,
@@ -37,7 +38,6 @@ from resolver.admin_units import (
     FORMER_NAMES,
     LEGACY_PROVINCES,
     MERGER_DATE,
-    PROVINCES,
     LegacyProvince,
     Province,
     legacy_province,
@@ -68,16 +68,27 @@ class AddressResult:
 # --- folding ------------------------------------------------------------------------------------
 
 
+# Vietnamese marks are all in the first block; the slow per-character check is for anything else.
+_COMMON_MARKS = re.compile("[\u0300-\u036f]+")
+
+
 def _fold(text: str) -> str:
     """Comparison form: casefolded, no combining marks, đ -> d (ð too: legacy encodings type it)."""
-    text = text.casefold().replace("đ", "d").replace("ð", "d")
-    return "".join(ch for ch in unicodedata.normalize("NFD", text) if not unicodedata.combining(ch))
+    text = text.casefold()
+    if text.isascii():
+        return text
+    text = _COMMON_MARKS.sub("", unicodedata.normalize("NFD", text.replace("đ", "d").replace("ð", "d")))
+    if text.isascii():
+        return text
+    return "".join(ch for ch in text if not unicodedata.combining(ch))
 
 
 _NOT_WORD = re.compile(r"[\W_]+")
 
 
+@lru_cache(maxsize=8192)
 def _key(text: str) -> str:
+    # cached: the same few parts ("TP.HCM", "Q.1", "Hà Nội") come back in most addresses
     return _NOT_WORD.sub(" ", _fold(text)).strip()
 
 
@@ -98,6 +109,7 @@ def _marked_key(text: str) -> str | None:
 # --- the province index -------------------------------------------------------------------------
 
 _PROVINCE_PREFIX = re.compile(r"^(?:thanh pho|tp|t p|tinh|t)\s+")
+_ENGLISH_TYPE = re.compile(r"\s+(?:city|province)$")  # "Hanoi City", "Dong Nai Province"
 _INDEX: dict[str, LegacyProvince] = {}
 _FORMER: dict[str, str] = {}  # key -> flag reason
 _MARKED: set[str] = set()  # spellings with diacritics, marks kept
@@ -148,7 +160,7 @@ def _lookup(text: str, strip_prefix: bool = True) -> _Named | None:
     key = _key(text)
     if not key:
         return None
-    stripped = _PROVINCE_PREFIX.sub("", key) if strip_prefix else key
+    stripped = _ENGLISH_TYPE.sub("", _PROVINCE_PREFIX.sub("", key)) if strip_prefix else key
     for k in (key, key.replace(" ", ""), stripped, stripped.replace(" ", "")):
         if k in _INDEX:
             return _Named(_INDEX[k], _FORMER.get(k), text=text)
@@ -189,6 +201,7 @@ _MARKER_START = re.compile(
 )
 _COUNTRY = {"viet nam", "vietnam", "vn", "viet nam vn"}
 _POSTCODE = re.compile(r"\d{5,6}")
+_TRAILING_COUNTRY = re.compile(r"\s+(?:việt nam|viet nam|vietnam)\.?$", re.IGNORECASE)
 _STRIP = " .,-–—:;/\\"
 
 # level, display word, how it is written (lower case, NFC). A one-letter or short abbreviation needs
@@ -251,8 +264,14 @@ def _level(part: str) -> tuple[str | None, str]:
 def _split(text: str) -> list[str]:
     # A part with nothing to compare ("<", "...") is dropped: it would only shift the others' levels.
     parts = [p for p in (_WS.sub(" ", s).strip(_STRIP) for s in _SEPARATORS.split(text)) if _key(p)]
-    while parts and (_key(parts[-1]) in _COUNTRY or _POSTCODE.fullmatch(parts[-1])):
-        parts.pop()
+    while parts:
+        if _key(parts[-1]) in _COUNTRY or _POSTCODE.fullmatch(parts[-1]):
+            parts.pop()
+            continue
+        tail = _TRAILING_COUNTRY.sub("", parts[-1]).strip(_STRIP)
+        if tail == parts[-1] or not _key(tail) or _BARE_MARKER.fullmatch(tail):
+            break
+        parts[-1] = tail  # "Hanoi Vietnam"
     if len(parts) == 1:
         parts = _split_before_markers(parts[0])
     return parts
@@ -414,4 +433,4 @@ def normalise_address(raw: str) -> AddressResult:
     )
 
 
-__all__ = ["AddressResult", "normalise_address", "resolve_province", "PROVINCES", "LEGACY_PROVINCES"]
+__all__ = ["AddressResult", "normalise_address", "resolve_province"]

@@ -562,6 +562,91 @@ def test_level_unknown_part_is_kept_as_text() -> None:
     assert (result.district, result.ward, result.locality) == (None, None, "Cau Giay")
 
 
+# id, raw, VN-2025 code, VN-2004 code (None where a kept name of a merged unit leaves it open)
+REAL_WORLD = [
+    ("hcm-go-vap-one-line", "Phường 12 Quận Gò Vấp TP HCM", "79", None),
+    ("hcm-binh-thanh-lower", "số 208 nguyễn hữu cảnh, p.22, q.bình thạnh, tp.hcm", "79", None),
+    ("hcm-tan-binh-no-accents", "364 Cong Hoa, P13, Tan Binh, HCM", "79", None),
+    ("hcm-hcmc-english", "Floor 5, 72 Le Thanh Ton, Ben Nghe Ward, District 1, HCMC", "79", None),
+    ("hcm-ho-chi-minh-city", "12 Nguyen Hue, Ben Nghe Ward, District 1, Ho Chi Minh City, Vietnam", "79",
+     None),
+    ("hcm-thu-duc-new-ward", "Phường Linh Xuân, TP. Hồ Chí Minh", "79", None),
+    ("hcm-can-gio", "Ấp An Nghĩa, Xã An Thới Đông, Huyện Cần Giờ, Thành Phố Hồ Chí Minh", "79", None),
+    ("hcm-con-dao-special-zone", "Đặc khu Côn Đảo, TP.HCM", "79", None),
+    ("hcm-old-brvt-con-dao", "Huyện Côn Đảo, Bà Rịa – Vũng Tàu", "79", "77"),
+    ("binh-duong-thuan-an", "KP. Bình Đức, P. Bình Hòa, TX. Thuận An, Bình Dương", "79", "74"),
+    ("binh-duong-di-an-folded", "kp dong an, p tan dong hiep, tp di an, binh duong", "79", "74"),
+    ("hanoi-long-bien", "Số 10, ngõ 30 Ngọc Thụy, Long Biên, Hà Nội", "01", "01"),
+    ("hanoi-ha-dong-new-ward", "Phường Hà Đông, Thành phố Hà Nội", "01", "01"),
+    ("hanoi-hanoi-vietnam", "25 Hang Bai, Hoan Kiem, Hanoi, Vietnam", "01", "01"),
+    ("hanoi-kdt", "Tòa A2, KĐT Văn Quán, P. Phúc La, Q. Hà Đông, HN", "01", "01"),
+    ("hanoi-dash-separated", "Ngõ 1 Trần Quang Diệu - Đống Đa - Hà Nội", "01", "01"),
+    ("hai-phong-tp", "15 Lạch Tray, Ngô Quyền, TP. Hải Phòng", "31", None),
+    ("hai-duong-old", "Số 3 Hồng Quang, TP Hải Dương, tỉnh Hải Dương", "31", "30"),
+    ("quang-ninh-ha-long", "Tổ 5, Khu 3, P. Hồng Hải, TP Hạ Long, Quảng Ninh", "22", "22"),
+    ("quang-ninh-city-2026", "Phường Hạ Long, Thành phố Quảng Ninh", "22", "22"),
+    ("bac-ninh-tu-son", "Đồng Kỵ, Từ Sơn, Bắc Ninh", "24", None),
+    ("bac-ninh-old-tinh", "P. Suối Hoa, TP. Bắc Ninh, T. Bắc Ninh", "24", None),
+    ("thanh-hoa-tone-variant", "Xã Quảng Tâm, TP Thanh Hoá, Thanh Hoá", "38", "38"),
+    ("nghe-an-vinh", "45 Lê Hồng Phong, TP Vinh, Nghệ An", "40", "40"),
+    ("ha-tinh", "Thị trấn Thạch Hà, Huyện Thạch Hà, Hà Tĩnh", "42", "42"),
+    ("quang-tri-old", "Đông Hà, Quảng Trị", "44", None),
+    ("hue-thua-thien-no-accents", "Phu Hoi, TP Hue, Thua Thien Hue", "46", "46"),
+    ("hue-tth", "12 Lê Lợi, Huế, TTH", "46", "46"),
+    ("da-nang-kiet", "K45/12 Hùng Vương, Hải Châu, Đà Nẵng", "48", None),
+    ("da-nang-city-english", "12 Bach Dang, Hai Chau District, Da Nang City", "48", None),
+    ("quang-nam-hoi-an", "Phường Minh An, TP Hội An, tỉnh Quảng Nam", "48", "49"),
+    ("quang-ngai", "Lý Sơn, Quảng Ngãi", "51", None),
+    ("gia-lai-pleiku-kept-name", "Làng Plei Ốp, P. Hoa Lư, TP Pleiku, Gia Lai", "52", None),
+    ("khanh-hoa-nha-trang", "12 Trần Phú, Lộc Thọ, Nha Trang, Khánh Hòa", "56", "56"),
+    ("ninh-thuan-old", "Phan Rang, Ninh Thuận", "56", "58"),
+    ("dak-lak-bmt", "Buôn Ma Thuột, Daklak", "66", "66"),
+    ("lam-dong-da-lat", "P.10, TP. Đà Lạt, Lâm Đồng", "68", "68"),
+    ("dak-nong", "Gia Nghĩa, Dak Nong", "68", "67"),
+    ("dong-nai-bien-hoa", "KP 2, P. Long Bình, TP Biên Hòa, Đồng Nai", "75", "75"),
+    ("binh-phuoc-folded", "Dong Xoai, Binh Phuoc", "75", "70"),
+    ("tay-ninh-old", "Hòa Thành, Tây Ninh", "80", None),
+    ("long-an-ben-luc", "Thị trấn Bến Lức, H. Bến Lức, Long An", "80", "80"),
+    ("tien-giang-my-tho", "Phường 5, TP Mỹ Tho, Tiền Giang", "82", "82"),
+    ("dong-thap-kept-name", "Sa Đéc, Đồng Tháp", "82", None),
+    ("vinh-long", "Phường 1, TP Vĩnh Long, Vĩnh Long", "86", None),
+    ("ben-tre-folded", "Phuong 7, TP Ben Tre, Ben Tre", "86", "83"),
+    ("can-tho-ninh-kieu", "Ninh Kiều, Cần Thơ", "92", None),
+    ("can-tho-tp-can-tho", "Q. Ninh Kiều, TP. Cần Thơ", "92", None),
+    ("soc-trang-upper", "PHƯỜNG 2, TP SÓC TRĂNG, SÓC TRĂNG", "92", "94"),
+    ("ca-mau", "Khóm 3, Phường 5, TP Cà Mau, Cà Mau", "96", None),
+    ("bac-lieu", "Phường 3, TP Bạc Liêu, Bạc Liêu", "96", "95"),
+    ("an-giang-phu-quoc-new", "Đặc khu Phú Quốc, An Giang", "91", None),
+    ("kien-giang-phu-quoc-old", "Dương Đông, Phú Quốc, Kiên Giang", "91", "91"),
+    ("lao-cai-sa-pa", "Sa Pa, Lào Cai", "15", None),
+    ("yen-bai-old", "P. Đồng Tâm, TP Yên Bái, tỉnh Yên Bái", "15", "15"),
+    ("ha-giang-dong-van", "Đồng Văn, Hà Giang", "08", "02"),
+    ("cao-bang-unchanged", "TP Cao Bằng, Cao Bằng", "04", "04"),
+    ("dien-bien", "TP Điện Biên Phủ, Điện Biên", "11", "11"),
+    ("lai-chau", "Tam Đường, Lai Châu", "12", "12"),
+    ("son-la", "TP Sơn La, Sơn La", "14", "14"),
+    ("lang-son", "TP Lạng Sơn, Lang Son", "20", "20"),
+    ("thai-nguyen-kept-name", "TP Thái Nguyên, Thái Nguyên", "19", None),
+    ("phu-tho-kept-name", "Việt Trì, Phú Thọ", "25", None),
+    ("hung-yen-kept-name", "Văn Giang, Hưng Yên", "33", None),
+    ("ninh-binh-kept-name", "Hoa Lư, Ninh Bình", "37", None),
+    ("tuyen-quang-kept-name", "TP Tuyên Quang, Tuyên Quang", "08", None),
+    ("an-giang-kept-name", "Châu Đốc, An Giang", "91", None),
+    ("english-province-suffix", "Bien Hoa, Dong Nai Province", "75", "75"),
+    ("hanoi-city-english", "Cau Giay District, Hanoi City", "01", "01"),
+    ("country-in-last-part", "25 Hang Bai, Hoan Kiem, Hanoi Vietnam", "01", "01"),
+]
+
+
+@pytest.mark.parametrize(
+    ("raw", "code", "before"), [c[1:] for c in REAL_WORLD], ids=[c[0] for c in REAL_WORLD]
+)
+def test_real_world_addresses_across_regions(raw: str, code: str, before: str | None) -> None:
+    result = normalise_address(raw)
+    assert (result.province_code, result.province_code_2025_before) == (code, before), result.flags
+    assert not any(f[0] in {"province-unresolved", "ambiguous", "province-conflict"} for f in result.flags)
+
+
 # --- unresolvable input is flagged, not guessed -------------------------------------------------
 
 UNRESOLVED = [
