@@ -10,6 +10,7 @@ interactions     the timeline: one row per event id (the idempotency key of the 
 match_evidence   why something was linked or merged (rule, identifier, weights).
 merges           one row per merge, pointing at its evidence; `undone_at` is set by an unmerge.
 quality_scores   data-quality figures per source, field and criterion, one set per `hopnhat quality`.
+ingest_checkpoints  how far a file import or mailbox poll has got (resume without duplicates).
 
 The migrations in schema/migrations/ create exactly these tables; tests check they do not drift.
 """
@@ -144,6 +145,21 @@ class QualityScore(Base):
     score: Mapped[float | None] = mapped_column(Double)
     threshold: Mapped[float] = mapped_column(Double, nullable=False)
     flagged: Mapped[bool] = mapped_column(Boolean, nullable=False)
+
+
+class IngestCheckpoint(Base):
+    """Where a pull-based ingest (file import, IMAP mailbox) has got to, so it resumes without duplicates.
+
+    `checkpoint` is the ingest's own JSON (e.g. {"uidvalidity": 7, "last_uid": 1234} or
+    {"sha256": ..., "rows_published": 5000}); it is written only after the broker acknowledged
+    everything up to that point.
+    """
+
+    __tablename__ = "ingest_checkpoints"
+
+    source: Mapped[str] = mapped_column(Text, primary_key=True)
+    checkpoint: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=func.now())
 
 
 class Merge(Base):

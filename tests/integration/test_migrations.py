@@ -20,3 +20,13 @@ def test_migrations_create_exactly_the_models(database_factory) -> None:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     engine.dispose()
     assert diff == [], f"models and migrations drifted: {diff}"
+
+
+def test_checkpoints_round_trip(database_factory) -> None:
+    from hopnhat.checkpoints import load_checkpoint, save_checkpoint
+
+    url = database_factory()
+    assert load_checkpoint(url, "imap:cskh@shop.vn") is None
+    save_checkpoint(url, "imap:cskh@shop.vn", {"uidvalidity": 7, "last_uid": 120})
+    save_checkpoint(url, "imap:cskh@shop.vn", {"uidvalidity": 7, "last_uid": 180})
+    assert load_checkpoint(url, "imap:cskh@shop.vn") == {"uidvalidity": 7, "last_uid": 180}
