@@ -142,6 +142,7 @@ for _name, _code in CITY_NAMES.items():
     assert _old_unit is not None
     _CITIES[_key(_name)] = _CITIES[_key(_name).replace(" ", "")] = (_name, _old_unit)
 _CITY_PREFIX = re.compile(r"^(?:thanh pho|tp|t p|thi xa|tx)\s+")
+_HOUSE_NUMBER = re.compile(r"(?:số nhà|so nha|số|so|sn)?\s*\d[\w/.-]*", re.IGNORECASE)
 # "Xa lộ Hà Nội", "Phố Huế": a province name right after a street word is a street name.
 _STREET_WORDS = {"duong", "pho", "lo", "ql", "tl", "dl", "hem", "ngo", "kiet"}
 
@@ -290,6 +291,15 @@ def _split_before_markers(text: str) -> list[str]:
 # --- the province in a list of parts ------------------------------------------------------------
 
 
+def _names_a_street_or_ward(head: str) -> bool:
+    """True when the words before a province-like name make it a street's or ward's own name:
+    "Phố Huế", "Xa lộ Hà Nội" (street word), "Phường Hà Nội" (level word), "123 Hòa Bình" (house)."""
+    words = _key(head).split()
+    return bool(words and words[-1] in _STREET_WORDS) or any(
+        p.fullmatch(head) for p in (_BARE_MARKER, _HOUSE_NUMBER)
+    )
+
+
 def _find_province(parts: list[str]) -> tuple[_Named | None, list[str]]:
     """The province named at the end of `parts`, and the parts left before it."""
     ambiguous: _Named | None = None
@@ -305,16 +315,17 @@ def _find_province(parts: list[str]) -> tuple[_Named | None, list[str]]:
         ambiguous = named
         words = parts[-1].split(" ")
         for k in range(min(5, len(words) - 1), 0, -1):
-            if _key(words[-k - 1]) in _STREET_WORDS or _BARE_MARKER.fullmatch(" ".join(words[:-k])):
-                continue  # "Phố Huế" is a street, "Phường Hà Nội" a ward's name
-            tail = " ".join(words[-k:])
+            head, tail = " ".join(words[:-k]), " ".join(words[-k:])
+            if _names_a_street_or_ward(head):
+                continue
+
             named = _lookup(tail)
             # Inside a street the diacritics must agree: "Nguyễn Huệ" ends in "hue", but not in Huế.
             marked = _marked_key(tail)
             if marked is not None and marked not in _MARKED:
                 continue
             if named is not None and named.unit is not None:
-                return named, [*parts[:-1], " ".join(words[:-k])]
+                return named, [*parts[:-1], head]
     return ambiguous, parts
 
 

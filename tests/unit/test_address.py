@@ -662,6 +662,8 @@ UNRESOLVED = [
     ("street-pho-hue", "12 Phố Huế", "province-unresolved"),
     ("street-nguyen-hue-is-not-hue", "123 Nguyễn Huệ", "province-unresolved"),
     ("dai-lo-binh-duong", "12 Đại lộ Bình Dương", "province-unresolved"),
+    ("house-on-street-named-hoa-binh", "123 Hòa Bình", "province-unresolved"),
+    ("house-on-street-named-ha-noi", "Số 5 Hà Nội", "province-unresolved"),
     ("misspelt", "12 Lê Lợi, Hà Nộii", "province-unresolved"),
     ("foreign", "1600 Amphitheatre Parkway, Mountain View, CA", "province-unresolved"),
     ("junk", "không có", "province-unresolved"),
