@@ -29,7 +29,8 @@ COMPOUND_FAMILY_NAMES = ("cong tang ton nu", "cong huyen ton nu", "cong ton nu",
 # Section 4.1: family names that are also common given names; when both ends of a name are family
 # names and the last is one of these, the name is read in Vietnamese order.
 ALSO_GIVEN_NAMES = {"lam", "mai", "ha", "duong", "hoang", "kim", "chau", "giang", "quang", "trang", "long",
-                    "hong", "thai", "thao", "quyen", "danh", "loc", "ninh", "chung", "van", "vy", "vi", "an"}
+                    "hong", "thai", "thao", "quyen", "danh", "loc", "ninh", "chung", "van", "vy", "vi", "an", "son", "quan", "tu",
+                    "vinh", "nhan", "ngan"}
 # Section 3.1: the strong middle-name markers (Thị female, Văn male) and frequent male/female ones.
 MIDDLE_MARKERS = {"thị", "văn", "hữu", "đức", "công", "quốc", "ngọc", "thi", "van", "huu", "duc", "cong", "quoc",
                   "ngoc"}

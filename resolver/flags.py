@@ -8,7 +8,7 @@ survivorship can see why. `code` is stable and machine-readable (it is what land
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection
 from dataclasses import dataclass
 
 
@@ -21,6 +21,6 @@ class Flag:
         return {"code": self.code, "reason": self.reason}
 
 
-def flag_codes(flags: Iterable[Flag]) -> list[str]:
+def flag_codes(flags: Collection[Flag]) -> list[str]:
     """The codes only, in order and without repeats: what a topic message carries."""
-    return list(dict.fromkeys(f.code for f in flags))
+    return list(dict.fromkeys(f.code for f in flags)) if flags else []

@@ -53,6 +53,7 @@ _BREVE_BASES = set("aA")
 _VOWELS = set("aeiouyAEIOUYơưƠƯ")
 
 _VIETNAMESE_ONLY = re.compile("[\u1ea0-\u1ef9ăĂđĐơƠưƯĩĨũŨ]")
+_LATIN1 = re.compile("[\u00a0-\u00ff]")
 _MOJIBAKE = re.compile("á»|áº|Æ°|Æ¡|Ä‘|Ä\u0090|Ä\u0091|Ã¡|Ã |Ã¢|Ã´|Ãª")
 
 _NAME_WORDS = {unicodedata.normalize("NFC", w).casefold() for w in FAMILY_NAMES + MINORITY_FAMILY_NAMES
@@ -112,7 +113,9 @@ def _all_syllables(text: str) -> bool:
 
 def repair_legacy_encoding(text: str) -> tuple[str, str | None]:
     """(repaired text, encoding name) or (text, None) when nothing was detected."""
-    if text.isascii() or _VIETNAMESE_ONLY.search(text):
+    # Every legacy form uses Latin-1 characters (U+00A0-U+00FF); NFD input and real Unicode do not need
+    # the syllable checks below.
+    if text.isascii() or not _LATIN1.search(text) or _VIETNAMESE_ONLY.search(text):
         return text, None
     if _MOJIBAKE.search(text):
         for codec in ("cp1252", "latin-1"):

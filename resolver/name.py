@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from resolver.family_names import (
     ACCENTED_BUSINESS_WORDS,
@@ -42,6 +43,8 @@ from resolver.flags import Flag, flag_codes
 from resolver.legacy_encoding import is_vietnamese_syllable, repair_legacy_encoding
 
 _SPACES = re.compile(r"\s+")
+_PLAIN = re.compile(r"[\w .,'\-]*")  # letters, digits, marks-free punctuation: no symbol scan needed
+_LATIN_WORD = re.compile("[A-Za-z\u00c0-\u024f\u1e00-\u1eff'\\-.]*")
 _NON_ALNUM = re.compile(r"[\W_]+")
 # NBSP and zero-width space separate words; joiners, BOM and the soft hyphen are deleted (5.3 step 2).
 _INVISIBLE = str.maketrans({"\u00a0": " ", "\u200b": " ", "\u2007": " ", "\u202f": " ", "\u200c": None,
@@ -57,9 +60,24 @@ _BRACKETED = re.compile(r"\(([^()]*)\)|\[([^\[\]]*)\]")
 _FAMILY = {unicodedata.normalize("NFC", n).casefold() for n in FAMILY_NAMES + MINORITY_FAMILY_NAMES}
 
 
-def _fold_word(word: str) -> str:
+def _slow_fold(word: str) -> str:
     decomposed = unicodedata.normalize("NFD", word.casefold())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch)).translate(_FOLD_DD)
+
+
+# Hot path: one str.translate for every Latin letter with diacritics (and the combining marks of NFD
+# input), built once from the slow definition above; anything else falls back to it.
+_FOLD_TABLE: dict[int, str | None] = {cp: _slow_fold(chr(cp)) for r in (range(0xC0, 0x250), range(0x1E00, 0x1F00)) for cp in r
+               if unicodedata.category(chr(cp)).startswith("L")}
+_FOLD_TABLE.update({cp: None for cp in range(0x300, 0x370)})
+_FOLD_TABLE.update({cp: chr(cp + 32) for cp in range(ord("A"), ord("Z") + 1)})
+
+
+def _fold_word(word: str) -> str:
+    if word.isascii():
+        return word.lower()
+    fast = word.translate(_FOLD_TABLE)
+    return fast if fast.isascii() else _slow_fold(word)
 
 
 _MINORITY_FAMILY = {unicodedata.normalize("NFC", n).casefold() for n in MINORITY_FAMILY_NAMES}
@@ -111,8 +129,13 @@ def normalise_name(raw: str) -> str | None:
     return parse_name(raw).display
 
 
+@lru_cache(maxsize=65_536)
 def parse_name(raw: str) -> NameResult:
-    """Never raises on bad input: an unusable name comes back with display None and a reason."""
+    """Never raises on bad input: an unusable name comes back with display None and a reason.
+
+    Cached (the result is immutable): the same spelling of a name arrives again and again in a
+    stream (returning customers, and one Vietnamese in three is a Nguyễn).
+    """
     result = _parse(raw)
     if result.display is not None:
         # Cleaning (brackets, digits, symbols removed) can leave text that now reads as a legacy
@@ -170,7 +193,7 @@ def _clean_text(raw: str, flags: list[Flag]) -> str:
         if not unicodedata.is_normalized("NFC", text):
             flags.append(Flag("nfd_input", "decomposed Unicode (NFD, e.g. from macOS) was composed to NFC"))
         text = unicodedata.normalize("NFC", text)
-        compat = unicodedata.normalize("NFKC", text)
+        compat = text if unicodedata.is_normalized("NFKC", text) else unicodedata.normalize("NFKC", text)
         if compat != text:
             flags.append(Flag("compatibility_characters", "full-width or decorative letters mapped to plain ones"))
             text = compat
@@ -182,7 +205,8 @@ def _clean_text(raw: str, flags: list[Flag]) -> str:
         if cleaned != text:
             flags.append(Flag("eth_as_d", "Icelandic eth (Ð/ð), a look-alike of Đ/đ, replaced by Đ/đ"))
             text = cleaned
-        cleaned = "".join(ch for ch in text if not unicodedata.category(ch).startswith(("S", "C")) or ch in "\t\n")
+        cleaned = text if _PLAIN.fullmatch(text) else "".join(
+            ch for ch in text if not unicodedata.category(ch).startswith(("S", "C")) or ch in "\t\n")
         if cleaned != text:
             flags.append(Flag("symbols_removed", "emoji, symbols or control characters removed"))
             text = cleaned
@@ -205,7 +229,10 @@ def _is_placeholder(words: list[str]) -> bool:
 
 
 def _mixed_script(word: str) -> bool:
-    scripts = {unicodedata.name(ch, "?").split(" ")[0] for ch in word if ch.isalpha()}
+    if word.isascii() or _LATIN_WORD.fullmatch(word):
+        return False
+    scripts = {"LATIN" if ord(ch) < 0x250 or 0x1E00 <= ord(ch) < 0x1F00 else unicodedata.name(ch, "?").split(" ")[0]
+               for ch in word if ch.isalpha()}
     return len(scripts) > 1
 
 
@@ -233,8 +260,11 @@ def _strip_honorifics(words: list[str], flags: list[Flag]) -> list[str]:
         ambiguous = (lowered.isascii() and lowered in AMBIGUOUS_HONORIFICS) or lowered in {"anh", "ông"}
         if ambiguous and _is_middle_marker(words[1]) and len(words) >= 3:
             break  # "chu văn nguyện", "Ông Văn Tùng": a family name before Văn/Thị
-        if ambiguous and not (bare[0].islower() or first.endswith(".") or (
-                len(words) >= 3 and _is_family(words[1]) and not _is_middle_marker(words[1]))):
+        # "Anh/Ông Nguyễn Văn An": before a family name the word is a title; an unaccented "Chu"/"Ong"
+        # is a family name itself there ("Chu Biện An"), so only its lower-case or dotted form counts.
+        before_family = len(words) >= 3 and _is_family(words[1]) and not _is_middle_marker(words[1]) and (
+            not _is_family(bare) or lowered in ("ông", "anh"))
+        if ambiguous and not (bare[0].islower() or first.endswith(".") or before_family):
             break
         flags.append(Flag("honorific_removed", f"'{first}' is a form of address, not part of the name"))
         words = words[1:]
@@ -242,6 +272,8 @@ def _strip_honorifics(words: list[str], flags: list[Flag]) -> list[str]:
 
 
 def _title_case(word: str) -> str:
+    if word[:1].isupper() and (len(word) == 1 or word[1:].islower()) and "'" not in word and "-" not in word:
+        return word  # already "Nguyễn"
     letters = [ch for ch in word if ch.isalpha()]
     if not letters:
         return word
@@ -278,21 +310,28 @@ def _split(words: list[str], flags: list[Flag]) -> tuple[list[str], str | None, 
             return _vietnamese_order(words, size)
     first_family, last_family = _is_family(words[0]), _is_family(words[-1])
     # Given name first, then family and middle names: "Lan Nguyễn Thị" (Facebook first/last fields).
+    # A family name inside the name while the first word is none: the given name was put first. A
+    # family name that is also a given name (Hà, Mai) counts only before middle names (Thị, Văn).
+    first_strong = first_family and (folded[0] not in ALSO_GIVEN_NAMES or _is_middle_marker(words[1]))
     for i in range(1, n - 1):
-        if _is_family(words[i]) and not _is_family(words[0]) and all(_is_middle_marker(w) for w in words[i + 1:]):
+        if not first_strong and _is_family(words[i]) and not _is_middle_marker(words[i]) and (
+                words[i].casefold() not in HONORIFICS) and (
+                folded[i] not in ALSO_GIVEN_NAMES or all(_is_middle_marker(w) for w in words[i + 1:])):
             ordered = words[i:] + words[:i]
             flags.append(_reversed_flag(words, ordered))
-            return _vietnamese_order(ordered, 1)
+            return _vietnamese_order(ordered, _family_size(ordered))
     if first_family and (n >= 3 and _is_middle_marker(words[1]) or not last_family):
         return _vietnamese_order(words, 1)
     if last_family and folded[-1] in ALSO_GIVEN_NAMES and not first_family:
         flags.append(Flag("family_name_unknown", f"'{words[-1]}' is a family name and a given name; order unknown, "
                           "the last word is taken as the given name"))
         return words, None, " ".join(words[:-1]) or None, words[-1]
-    if last_family and (not first_family or (folded[0] in ALSO_GIVEN_NAMES and folded[-1] not in ALSO_GIVEN_NAMES)):
+    # An honorific-looking family name (Ông, Chu) is never moved to the front, where it would read as a title.
+    if last_family and words[-1].casefold() not in HONORIFICS and (
+            not first_family or (folded[0] in ALSO_GIVEN_NAMES and folded[-1] not in ALSO_GIVEN_NAMES)):
         ordered = words[-1:] + words[:-1]
         flags.append(_reversed_flag(words, ordered))
-        return _vietnamese_order(ordered, 1)
+        return _vietnamese_order(ordered, _family_size(ordered))
     if first_family:
         if folded[-1] not in ALSO_GIVEN_NAMES:
             flags.append(Flag("order_guessed", "both ends are family names; read in Vietnamese order"))
@@ -300,6 +339,16 @@ def _split(words: list[str], flags: list[Flag]) -> tuple[list[str], str | None, 
     flags.append(Flag("family_name_unknown", "no known family name at either end; the last word is taken "
                       "as the given name"))
     return words, None, " ".join(words[:-1]) or None, words[-1]
+
+
+def _family_size(words: list[str]) -> int:
+    """1, or the length of a compound family name (Tôn Nữ, Nguyễn Phước) at the start."""
+    folded = " ".join(_fold_word(w) for w in words[:4])
+    for compound in COMPOUND_FAMILY_NAMES:
+        size = compound.count(" ") + 1
+        if len(words) > size and (folded == compound or folded.startswith(compound + " ")):
+            return size
+    return 1
 
 
 def _vietnamese_order(words: list[str], family_size: int) -> tuple[list[str], str | None, str | None, str | None]:

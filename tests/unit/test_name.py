@@ -155,6 +155,10 @@ REVERSED = [
     ("trang-is-given", "Trang Phạm", "Phạm Trang", "Phạm", None, "Trang"),
     ("with-honorific", "chị Lan Nguyễn Thị", "Nguyễn Thị Lan", "Nguyễn", "Thị", "Lan"),
     ("email-display", "Anh Nguyen", "Nguyen Anh", "Nguyen", None, "Anh"),
+    ("facebook-first-last-fields", "Mai Nguyễn Thu", "Nguyễn Thu Mai", "Nguyễn", "Thu", "Mai"),
+    ("facebook-male", "Sơn Nguyễn Công", "Nguyễn Công Sơn", "Nguyễn", "Công", "Sơn"),
+    ("facebook-two-middle", "Ánh Nguyễn Thị Ngọc", "Nguyễn Thị Ngọc Ánh", "Nguyễn", "Thị Ngọc", "Ánh"),
+    ("facebook-unaccented", "Quan Le Thanh", "Le Thanh Quan", "Le", "Thanh", "Quan"),
 ]
 
 

@@ -8,6 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from resolver.email import email_match_key, normalise_email
+from resolver.family_names import COMMON_GIVEN_NAMES, FAMILY_NAMES, HONORIFICS
 from resolver.legacy_encoding import TCVN3_TO_UNICODE, VNI_LETTERS, VNI_MARKS
 from resolver.name import name_fold_key, parse_name
 from resolver.phone import normalise_phone, normalise_phone_field, split_phone_field
@@ -19,7 +20,11 @@ NAME_ALPHABET = (VIETNAMESE + VIETNAMESE.upper() + " .-'’\u00a0\u200b\u0300\u0
                  + "".join(TCVN3_TO_UNICODE) + "".join(VNI_MARKS) + "".join(VNI_LETTERS) + "ÐðЀ🌸()0123456789")
 PHONE_ALPHABET = string.digits * 4 + " .-+()/;,#\n" + "extmáylẻnhánhoặcorSĐTzaloE０９"
 
-names = st.text(alphabet=NAME_ALPHABET, max_size=40) | st.text(max_size=30)
+NAME_WORDS = sorted(set(FAMILY_NAMES + COMMON_GIVEN_NAMES) | HONORIFICS | {"A.", "C.", "Y", "H'Hen", "Tôn", "Nữ",
+                                                                            "Thất", "Shop", "86", "(Kem)"})
+name_words = st.lists(st.sampled_from(NAME_WORDS), min_size=1, max_size=5).map(" ".join)
+names = (st.text(alphabet=NAME_ALPHABET, max_size=40) | st.text(max_size=30)
+         | name_words | name_words.map(str.upper) | name_words.map(str.lower) | name_words.map(name_fold_key))
 phones = st.text(alphabet=PHONE_ALPHABET, max_size=40) | st.text(max_size=30)
 emails = st.emails() | st.text(alphabet=string.ascii_letters + string.digits + "@.+-_ ", max_size=40)
 RELAXED = settings(max_examples=int(os.environ.get("HYPOTHESIS_EXAMPLES", "400")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -81,3 +86,17 @@ def test_to_utc_raises_only_the_typed_error(value: object) -> None:
     except NormalisationError:
         return
     assert result.utcoffset() is not None and result.utcoffset().total_seconds() == 0
+
+
+@RELAXED
+@given(emails | st.text(alphabet=string.ascii_letters + string.digits + "@.-_+%", max_size=30))
+def test_email_fast_path_agrees_with_email_validator(raw: str) -> None:
+    from email_validator import EmailNotValidError, validate_email
+
+    try:
+        expected: str | None = validate_email(raw.strip().strip("<>").strip(), check_deliverability=False,
+                                              allow_smtputf8=True).normalized.lower()
+    except EmailNotValidError:
+        expected = None
+    result = normalise_email(raw)
+    assert result.value == expected or result.reason == "placeholder"
