@@ -61,9 +61,12 @@ def _address(value: str) -> dict[str, Any]:
     except ImportError as exc:
         raise click.ClickException(ADDRESS_UNAVAILABLE) from exc
     result = normalise_address(value)
-    return {"field": "address", "raw": result.raw, "normalised": result.normalised, "match_key": result.match_key,
-            "province_code": result.province_code, "province_name": result.province_name,
-            "flags": _flags(result.flags)}
+    out = {"field": "address", "raw": result.raw, "normalised": result.normalised, "match_key": result.match_key,
+           "province_code": result.province_code, "province_name": result.province_name,
+           "flags": _flags(result.flags)}
+    for key in ("province_code_2025_before", "province_name_before", "district", "ward", "street"):
+        out[key] = getattr(result, key, None)
+    return out
 
 
 def _flags(flags: Any) -> list[dict[str, str]]:
@@ -84,7 +87,8 @@ def render(data: dict[str, Any]) -> str:
              f"normalised:  {data['normalised'] if data['normalised'] is not None else '(none)'}",
              f"match key:   {data['match_key'] if data['match_key'] is not None else '(none)'}"]
     for key in ("kind", "reason", "legacy_alias", "extension", "suggested_domain", "family", "middle", "given",
-                "province_code", "province_name"):
+                "street", "ward", "district", "province_code", "province_name", "province_code_2025_before",
+                "province_name_before"):
         if data.get(key):
             lines.append(f"{key.replace('_', ' ') + ':':<12} {data[key]}")
     if data.get("extra"):

@@ -59,3 +59,19 @@ def test_name_parts_are_in_the_json() -> None:
 def test_unknown_field_is_a_usage_error() -> None:
     result = CliRunner().invoke(cli, ["normalise", "fax", "123"])
     assert result.exit_code == 2 and "fax" in result.output
+
+
+ADDRESSES = [
+    ("hcmc-abbreviated", "123 Lê Lợi, P. Bến Thành, Q.1, TP.HCM", "79"),  # GSO province codes
+    ("hanoi", "số 5 ngõ 10 Láng Hạ, Đống Đa, Hà Nội", "01"),
+]
+
+
+@pytest.mark.parametrize(("raw", "province_code"), [c[1:] for c in ADDRESSES], ids=[c[0] for c in ADDRESSES])
+def test_address_json_has_the_province(raw: str, province_code: str) -> None:
+    result = CliRunner().invoke(cli, ["normalise", "address", raw, "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert {"raw", "normalised", "match_key", "flags", "province_code", "province_name"} <= set(data)
+    assert data["raw"] == raw and data["province_code"] == province_code and data["province_name"]
+    assert all(set(f) == {"code", "reason"} for f in data["flags"])
