@@ -16,6 +16,7 @@ REGISTRY: dict[str, str] = {
     "webform": "connectors.webform:WebformConnector",
     "zalo": "connectors.zalo:ZaloConnector",
     "facebook": "connectors.facebook:FacebookConnector",
+    "email": "connectors.email:EmailConnector",
 }
 
 

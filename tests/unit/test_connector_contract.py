@@ -7,6 +7,7 @@ added to the registry without a row fails `test_every_registered_channel_has_con
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -17,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from connectors import REGISTRY, load_connector
+from connectors import p256
 from connectors.base import hmac_sha256_hex
 from connectors.zalo import zalo_signature
 from hopnhat.http.app import create_app
@@ -85,6 +87,32 @@ def _fb_malformed() -> bytes:
              "message": {"mid": "m_b2", "text": "thiếu người gửi"}}]}]})
 
 
+# SendGrid Inbound Parse, raw mode, ECDSA-signed: the one email provider whose signature covers the body.
+SG_KEY = int.from_bytes(b"hopnhat-contract-sendgrid-key", "big")
+SG_PUB = "sendgrid-ecdsa:" + p256.public_key_to_b64(p256.public_key(SG_KEY))
+SG_CT = "multipart/form-data; boundary=xYzZY"
+
+
+def _sendgrid_body(subject: str = "=?UTF-8?Q?H=E1=BB=8Fi_v=E1=BB=81_=C4=91=C6=A1n_DH20871?=") -> bytes:
+    mime = (f"Date: Sun, 22 Nov 2026 20:31:44 +0700\r\n"
+            f"From: =?UTF-8?B?VHLhuqduIFRoYW5oIFRo4bqjbw==?= <thao.tran.1990@example.com>\r\n"
+            f"To: lienhe@parse.shopmevabe.vn\r\nMessage-ID: <20261122203144.5521@mail.example.com>\r\n"
+            f"Subject: {subject}\r\nContent-Type: text/plain; charset=UTF-8\r\n\r\n"
+            "Shop ơi, đơn DH20871 giao chưa ạ? SĐT em 0912 456 789.\r\n")
+    return ("--xYzZY\r\nContent-Disposition: form-data; name=\"envelope\"\r\n\r\n"
+            '{"to":["lienhe@parse.shopmevabe.vn"],"from":"thao.tran.1990@example.com"}\r\n'
+            "--xYzZY\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\n" + mime +
+            "--xYzZY\r\nContent-Disposition: form-data; name=\"SPF\"\r\n\r\npass\r\n--xYzZY--\r\n").encode()
+
+
+def _sendgrid_sign(body: bytes, secret: bytes) -> dict[str, str]:
+    key = SG_KEY if secret.decode() == SG_PUB else SG_KEY + 1  # a tampered secret = someone else's key
+    timestamp = "1795320309"
+    signature = base64.b64encode(p256.sign(key, timestamp.encode() + body)).decode()
+    return {"x-twilio-email-event-webhook-signature": signature,
+            "x-twilio-email-event-webhook-timestamp": timestamp, "content-type": SG_CT}
+
+
 def _webform_sign(body: bytes, secret: bytes) -> dict[str, str]:
     return {"x-hopnhat-signature": "sha256=" + hmac_sha256_hex(secret, body), "content-type": "application/json"}
 
@@ -103,6 +131,9 @@ CHANNELS: dict[str, ChannelFixtures] = {
         lambda body, secret: {"x-hub-signature-256": "sha256=" + hmac_sha256_hex(secret, body),
                               "content-type": "application/json"},
         _fb_good, _fb_malformed, "entry[1].messaging[0].sender.id"),
+    "email": ChannelFixtures(
+        "sendgrid", "sendgrid", SG_PUB.encode(), SG_CT, _sendgrid_sign, _sendgrid_body,
+        lambda: _sendgrid_body("=?UTF-8?Q?H=E1=BB=8Fi=0D=0ABcc:_all@example.vn?="), "email.Subject"),
 }
 
 
