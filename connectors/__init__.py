@@ -16,6 +16,9 @@ REGISTRY: dict[str, str] = {
     "webform": "connectors.webform:WebformConnector",
     "zalo": "connectors.zalo:ZaloConnector",
     "facebook": "connectors.facebook:FacebookConnector",
+    "bulk": "connectors.bulk:BulkConnector",
+    "asterisk_cdr": "connectors.asterisk_cdr:AsteriskCdrConnector",
+    "pos_export": "connectors.pos_export:PosExportConnector",
     "email": "connectors.email:EmailConnector",
 }
 

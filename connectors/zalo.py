@@ -283,6 +283,7 @@ class ZaloConnector(Connector):
             interaction_kind=kind,
             name=person.get("name"),
             phones=[person["phone"]] if "phone" in person else [],
+            address=", ".join(person[k] for k in ("address", "ward", "district", "city") if person.get(k)) or None,
             channel_ids=channel_ids,
             attributes=attributes,
             summary=self._summary(name, message, person, attachments),

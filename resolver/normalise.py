@@ -10,11 +10,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from resolver.address import normalise_address
 from resolver.email import normalise_email
 from resolver.name import parse_name
 from resolver.phone import normalise_phone_field
 from schema.contact import RawContact
-from schema.events import CanonicalEvent, Identifier, IdentifierType, Interaction, NormalisedText, RawRef
+from schema.events import (
+    CanonicalEvent,
+    Identifier,
+    IdentifierType,
+    Interaction,
+    NormalisedAddress,
+    NormalisedText,
+    RawRef,
+)
 
 # Service numbers (1800/1900) are the shop's or operator's, never the customer's: kept, never matched.
 MATCHABLE_PHONE_KINDS = {"mobile", "landline", "foreign"}
@@ -69,6 +78,7 @@ def canonical_event(contact: RawContact, event_id: str, raw_ref: RawRef | None =
     name = parsed.display if parsed else None
     if parsed and parsed.flags:
         attributes["name.flags"] = ",".join(parsed.flag_codes)
+    address = _address(contact.address) if contact.address and contact.address.strip() else None
     if not identifiers and not name:
         field, reason = problems[0] if problems else ("identifiers", "no name, phone, email or channel id")
         return Rejected("normalise", field, reason)
@@ -82,8 +92,20 @@ def canonical_event(contact: RawContact, event_id: str, raw_ref: RawRef | None =
         received_at=contact.received_at,
         identifiers=identifiers,
         name=NormalisedText(raw=contact.name, value=name) if contact.name and name else None,
+        address=address,
         attributes=attributes,
         interaction=Interaction(kind=contact.interaction_kind, summary=contact.summary,
                                 amount_vnd=contact.amount_vnd, payload=contact.payload),
         raw_ref=raw_ref,
+    )
+
+
+def _address(raw: str) -> NormalisedAddress:
+    """An address is kept even when its province cannot be resolved: the flags say why."""
+    result = normalise_address(raw)
+    return NormalisedAddress(
+        raw=raw, normalised=result.normalised, match_key=result.match_key, province_code=result.province_code,
+        province_name=result.province_name, province_code_before=result.province_code_2025_before,
+        province_name_before=result.province_name_before, district=result.district, ward=result.ward,
+        street=result.street, flags=[code for code, _ in result.flags],
     )

@@ -33,6 +33,8 @@ class ProfileBuilder:
     names: dict[str, _Value] = field(default_factory=dict)
     phones: dict[str, _Value] = field(default_factory=dict)
     emails: dict[str, _Value] = field(default_factory=dict)
+    addresses: dict[str, _Value] = field(default_factory=dict)
+    provinces: dict[str, datetime] = field(default_factory=dict)  # province code -> last seen
     identifiers: set[str] = field(default_factory=set)
     channels: set[str] = field(default_factory=set)
     merged_from: set[str] = field(default_factory=set)
@@ -62,13 +64,21 @@ class ProfileBuilder:
                 self._see(self.phones, ident.value, event.source, at)
             elif ident.type is IdentifierType.email:
                 self._see(self.emails, ident.value, event.source, at)
+        if event.address is not None:
+            self._see(self.addresses, event.address.normalised, event.source, at)
+            if event.address.province_code:
+                code = event.address.province_code
+                self.provinces[code] = max(self.provinces.get(code, at), at)
         self.channels.add(event.channel)
         self.interactions += 1
         self._span(at, at)
 
     def absorb(self, other: ProfileBuilder) -> None:
         """Fold another customer's profile into this one (a merge)."""
-        for mine, theirs in ((self.names, other.names), (self.phones, other.phones), (self.emails, other.emails)):
+        for code, seen in other.provinces.items():
+            self.provinces[code] = max(self.provinces.get(code, seen), seen)
+        for mine, theirs in ((self.names, other.names), (self.phones, other.phones), (self.emails, other.emails),
+                             (self.addresses, other.addresses)):
             for value, v in theirs.items():
                 current = mine.get(value)
                 if current is None:
@@ -97,7 +107,9 @@ class ProfileBuilder:
 
         return cls(
             customer_id=data["customer_id"], names=values(data["names"]), phones=values(data["phones"]),
-            emails=values(data["emails"]), identifiers=set(data["identifiers"]), channels=set(data["channels"]),
+            emails=values(data["emails"]), addresses=values(data.get("addresses", [])),
+            provinces=({data["province_code"]: parse(data["last_seen"])} if data.get("province_code") else {}),
+            identifiers=set(data["identifiers"]), channels=set(data["channels"]),
             merged_from=set(data["merged_from"]), interactions=int(data["interactions"]),
             first_seen=parse(data["first_seen"]), last_seen=parse(data["last_seen"]),
         )
@@ -120,7 +132,9 @@ class ProfileBuilder:
         first = self.first_seen or updated_at
         return {
             "customer_id": self.customer_id, "full_name": full_name, "names": values(self.names),
-            "phones": values(self.phones), "emails": values(self.emails), "identifiers": sorted(self.identifiers),
+            "phones": values(self.phones), "emails": values(self.emails), "addresses": values(self.addresses),
+            "province_code": max(self.provinces.items(), key=lambda kv: (kv[1], kv[0]))[0] if self.provinces else None,
+            "identifiers": sorted(self.identifiers),
             "channels": sorted(self.channels), "merged_from": sorted(self.merged_from),
             "interactions": self.interactions, "first_seen": first.isoformat(),
             "last_seen": (self.last_seen or first).isoformat(), "updated_at": updated_at.isoformat(),

@@ -23,6 +23,7 @@ class RawContact:
     name: str | None = None
     phones: list[str] = field(default_factory=list)
     emails: list[str] = field(default_factory=list)
+    address: str | None = None  # one postal address as written (parts joined with ", ")
     channel_ids: list[tuple[str, str]] = field(default_factory=list)  # (identifier type, value)
     attributes: dict[str, str] = field(default_factory=dict)
     summary: str | None = None

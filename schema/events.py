@@ -68,6 +68,22 @@ class NormalisedText(_Model):
     value: str
 
 
+class NormalisedAddress(_Model):
+    """A postal address with its province resolved to the current (post-1-July-2025) unit."""
+
+    raw: str
+    normalised: str
+    match_key: str
+    province_code: str | None = Field(default=None, description="Current unit code (34 units since 2025-07-01)")
+    province_name: str | None = None
+    province_code_before: str | None = Field(default=None, description="The pre-2025 unit (63), when known")
+    province_name_before: str | None = None
+    district: str | None = Field(default=None, description="Kept as written; the 2025 system has no districts")
+    ward: str | None = None
+    street: str | None = None
+    flags: list[str] = Field(default_factory=list)
+
+
 class RawRef(_Model):
     """Where the raw event sits in Kafka: the DLQ and explanations point back to it."""
 
@@ -96,6 +112,7 @@ class CanonicalEvent(_Model):
     received_at: datetime
     identifiers: list[Identifier] = Field(default_factory=list)
     name: NormalisedText | None = None
+    address: NormalisedAddress | None = None
     attributes: dict[str, str] = Field(default_factory=dict, description="UTM fields, consent flags ...")
     interaction: Interaction
     raw_ref: RawRef | None = None
@@ -118,6 +135,8 @@ class GoldenProfile(_Model):
     names: list[ProfileValue] = Field(default_factory=list)
     phones: list[ProfileValue] = Field(default_factory=list)
     emails: list[ProfileValue] = Field(default_factory=list)
+    addresses: list[ProfileValue] = Field(default_factory=list, description="Normalised display forms")
+    province_code: str | None = Field(default=None, description="Province of the most recently seen address")
     identifiers: list[str] = Field(default_factory=list, description="type:value of every identifier")
     channels: list[str] = Field(default_factory=list)
     merged_from: list[str] = Field(default_factory=list, description="Customer ids absorbed into this one")

@@ -215,7 +215,7 @@ class PostgresSink:
                 (now, [e.source for e in rec], [e.source_record_id for e in rec], [e.channel for e in rec],
                  [plan.links[e.event_id].customer_id for e in rec], [plan.links[e.event_id].rule for e in rec],
                  [plan.links[e.event_id].identifier for e in rec],
-                 [e.model_dump_json(include={"identifiers", "name", "attributes"}) for e in rec],
+                 [e.model_dump_json(include={"identifiers", "name", "address", "attributes"}) for e in rec],
                  [e.event_id for e in rec]),
             )
             await cur.execute(

@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from hopnhat.cli import demo, migrate, normalise, quality, replay, run, show_config
+from hopnhat.cli import demo, import_cmd, migrate, normalise, quality, replay, run, show_config
 from schema.errors import HopnhatError
 
 
@@ -34,6 +34,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
       hopnhat normalise phone "0168.234.5678"    normalised form, match key, every flag and why
       hopnhat quality            data-quality scores per source and field
       hopnhat replay             rebuild a store from the raw topics (--from-beginning)
+    Files:
+      hopnhat import bulk leads.xlsx --mapping leads.yaml     contact lists, resumable, bad rows to dlq.ingest
 
     Settings come from HOPNHAT_* environment variables and the YAML file in HOPNHAT_CONFIG
     (default ./hopnhat.yaml); `hopnhat config show` prints what is in force.
@@ -55,6 +57,7 @@ cli.add_command(run.up)
 cli.add_command(show_config.config)
 cli.add_command(quality.quality)
 cli.add_command(replay.replay)
+cli.add_command(import_cmd.import_cmd)
 
 
 def main(argv: list[str] | None = None) -> None:

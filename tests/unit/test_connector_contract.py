@@ -137,6 +137,31 @@ CHANNELS: dict[str, ChannelFixtures] = {
 }
 
 
+def _csv_sign(body: bytes, secret: bytes) -> dict[str, str]:
+    return {"x-hopnhat-signature": "sha256=" + hmac_sha256_hex(secret, body), "content-type": "text/csv"}
+
+
+_CDR = ('"","0912345678","19006868","from-trunk","""Nguyễn Văn A"" <0912345678>","PJSIP/viettel-0000002a",'
+        '"PJSIP/101-0000002b","Dial","PJSIP/101,30,tT","2026-11-22 14:05:09","2026-11-22 14:05:15",'
+        '"2026-11-22 14:07:02",113,107,"{disposition}","DOCUMENTATION","1795331109.42","","","1795331109.42",3\n')
+# File channels also take a signed CSV POSTed whole (a PBX or a cron job pushing an export).
+CHANNELS["bulk"] = ChannelFixtures(
+    "danh-sach", "danh-sach", b"list-secret", "text/csv", _csv_sign,
+    lambda: "Họ và tên,Số điện thoại,Ngày sinh\nNguyễn Thị Lan,0912.345.678,05/03/1990\n".encode(),
+    lambda: "Họ và tên,Số điện thoại,Ngày sinh\nNguyễn Thị Lan,0912.345.678,31/02/1990\n".encode(),
+    "line 2: birth_date")
+CHANNELS["asterisk_cdr"] = ChannelFixtures(
+    "pbx-hcm", "pbx-hcm", b"pbx-secret", "text/csv", _csv_sign,
+    lambda: _CDR.format(disposition="ANSWERED").encode(), lambda: _CDR.format(disposition="HUNG UP").encode(),
+    "line 1: disposition")
+_INVOICE = ("Mã hóa đơn,Thời gian,Mã KH,Khách hàng,Điện thoại,Khách cần trả,Mã hàng,Tên hàng,Số lượng,Đơn giá,Thành tiền\n"
+            "HD000123,22/11/2026 14:05,KH0042,Ngô Minh Thư,0912345678,{total},CF01,Cà phê hạt 1kg,5,250.000,1.250.000\n")
+CHANNELS["pos_export"] = ChannelFixtures(
+    "kiotviet-q1", "kiotviet-q1", b"pos-secret", "text/csv", _csv_sign,
+    lambda: _INVOICE.format(total='"1.250.000"').encode(), lambda: _INVOICE.format(total='"1.250.000,5"').encode(),
+    "line 2: total")
+
+
 def test_every_registered_channel_has_contract_fixtures() -> None:
     assert set(CHANNELS) == set(REGISTRY)
 

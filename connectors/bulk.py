@@ -1,0 +1,199 @@
+"""Bulk contact lists (third-party lead lists, a business's customers kept in Excel) from CSV, JSONL or XLSX.
+
+`hopnhat import bulk FILE... [--mapping mapping.yaml]` reads the file through connectors/tabular.py;
+a YAML column mapping names which columns hold the canonical fields (docs/connectors/bulk.md).
+Without a mapping, common English and Vietnamese headers are recognised (`Họ và tên`, `Số điện
+thoại`, `SĐT`, `Email`, `Ngày sinh` ...), matched after NFC and case folding.
+
+The mapping is applied while reading (once per header), so each event carries canonical field
+names and `extract()` needs no mapping. Event id: `bulk:<source>:<record id>` when the mapping
+names a record-id column, else `bulk:<source>:<file sha256>:<line>` (re-importing the same file is
+a no-op downstream; an edited file is a new file). Birth date, gender, address and province go to
+`RawContact.attributes` (`birth_date`, `gender`, `address`, `province`) until RawContact has fields.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from connectors.cells import cell_text, cell_time, phone_cells
+from connectors.tabular import BadRow, FileConnector, SourceRow, fold_header, tabular_rows
+from schema.contact import RawContact
+from schema.errors import MalformedPayload
+from schema.events import CloudEvent, IdentifierType
+
+SINGLE_FIELDS = ("record_id", "full_name", "birth_date", "gender", "address", "province", "occurred_at")
+LIST_FIELDS = ("phones", "emails")
+# Headers recognised without a mapping, compared after fold_header().
+DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "record_id": ("record_id", "id", "mã kh", "mã khách hàng", "ma_kh", "customer_id", "customer code"),
+    "full_name": ("full_name", "name", "full name", "họ tên", "họ và tên", "ho_ten", "tên khách hàng",
+                  "khách hàng", "tên"),
+    "phones": ("phone", "phones", "phone_number", "mobile", "tel", "sdt", "sđt", "số điện thoại", "điện thoại",
+               "di động", "so_dien_thoai"),
+    "emails": ("email", "emails", "e-mail", "mail", "địa chỉ email"),
+    "birth_date": ("birth_date", "birthday", "dob", "ngày sinh", "ngay_sinh"),
+    "gender": ("gender", "sex", "giới tính", "gioi_tinh"),
+    "address": ("address", "địa chỉ", "dia_chi"),
+    "province": ("province", "city", "tỉnh", "tỉnh/thành", "tỉnh/thành phố", "tỉnh thành", "khu vực"),
+    "occurred_at": ("created_at", "ngày tạo", "thời gian", "date"),
+}
+GENDERS = {"nam": "male", "male": "male", "m": "male", "trai": "male",
+           "nữ": "female", "nu": "female", "female": "female", "f": "female", "gái": "female"}
+_EMAIL_SPLIT = re.compile(r"[\s,;]+")
+_DAY_FIRST_DATE = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})")
+_ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+
+
+def _names(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
+
+
+class ColumnPlan:
+    """Which header cells feed which canonical field; built once per header from the mapping."""
+
+    def __init__(self, header: list[str], columns: Mapping[str, Any]) -> None:
+        by_fold = {fold_header(h): h for h in header}
+        used: set[str] = set()
+
+        def find(field: str, wanted: list[str], required: bool) -> list[str]:
+            found = [by_fold[f] for w in wanted if (f := fold_header(w)) in by_fold]
+            if required and len(found) < len(wanted):
+                missing = [w for w in wanted if fold_header(w) not in by_fold]
+                raise MalformedPayload(f"mapping.{field}", f"no column {missing[0]!r} in the file; it has "
+                                       + ", ".join(repr(h) for h in header[:30]))
+            used.update(found)
+            return found
+
+        self.fields: dict[str, list[str]] = {}
+        for field in SINGLE_FIELDS + LIST_FIELDS:
+            if field in columns:
+                self.fields[field] = find(field, _names(columns[field]), required=True)
+            elif not columns:
+                self.fields[field] = find(field, list(DEFAULT_COLUMNS[field]), required=False)[:1 if
+                                                                                              field in SINGLE_FIELDS else None]
+        self.channel_ids: dict[str, list[str]] = {}
+        for kind, wanted in dict(columns.get("channel_ids") or {}).items():
+            if kind not in IdentifierType.__members__:
+                raise MalformedPayload("mapping.channel_ids", f"unknown identifier type {kind!r}; known: "
+                                       + ", ".join(IdentifierType.__members__))
+            self.channel_ids[kind] = find(f"channel_ids.{kind}", _names(wanted), required=True)
+        self.attributes = {name: find(f"attributes.{name}", [str(col)], required=True)[0]
+                           for name, col in dict(columns.get("attributes") or {}).items()}
+        unknown = set(columns) - set(SINGLE_FIELDS + LIST_FIELDS) - {"channel_ids", "attributes"}
+        if unknown:
+            raise MalformedPayload("mapping.columns", f"unknown canonical field(s) {sorted(unknown)}; known: "
+                                   + ", ".join(SINGLE_FIELDS + LIST_FIELDS + ("channel_ids", "attributes")))
+        self.extra = [h for h in header if h not in used and h]
+
+    def apply(self, cells: Mapping[str, Any]) -> dict[str, Any]:
+        mapped: dict[str, Any] = {f: [cells.get(c) for c in cols] for f, cols in self.fields.items()}
+        mapped["channel_ids"] = {k: [cells.get(c) for c in cols] for k, cols in self.channel_ids.items()}
+        mapped["attributes"] = {k: cells.get(c) for k, c in self.attributes.items()}
+        mapped["extra"] = {h: cells.get(h) for h in self.extra}
+        return mapped
+
+
+def _birth_date(value: Any) -> str:
+    if isinstance(value, datetime | date):
+        return value.strftime("%Y-%m-%d")
+    text = cell_text(value)
+    if m := _DAY_FIRST_DATE.fullmatch(text):
+        day, month, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    elif m := _ISO_DATE.match(text):
+        year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3))
+    else:
+        raise MalformedPayload("birth_date", f"not a date (dd/mm/yyyy or yyyy-mm-dd): {text[:40]!r}")
+    try:
+        parsed = date(year, month, day)
+    except ValueError as exc:
+        raise MalformedPayload("birth_date", f"{text!r}: {exc}") from exc
+    if not 1900 <= parsed.year <= date.today().year:
+        raise MalformedPayload("birth_date", f"year {parsed.year} out of range")
+    return parsed.isoformat()
+
+
+def _first(values: list[Any]) -> str:
+    for v in values:
+        if text := cell_text(v):
+            return text
+    return ""
+
+
+class BulkConnector(FileConnector):
+    channel: ClassVar[str] = "bulk"
+    event_type: ClassVar[str] = "vn.hopnhat.bulk.row"
+
+    def read_rows(self, data: bytes, *, filename: str, options: Mapping[str, Any]) -> Iterator[SourceRow | BadRow]:
+        columns = dict(options.get("columns") or {})
+        plans: dict[tuple[str, ...], ColumnPlan] = {}
+        for row in tabular_rows(data, filename, options):
+            if isinstance(row, BadRow):
+                yield row
+                continue
+            header = tuple(row.cells)
+            plan = plans.get(header)
+            if plan is None:
+                plan = plans[header] = ColumnPlan(list(header), columns)
+            row.cells = plan.apply(row.cells)
+            yield row
+
+    def row_event(self, row: SourceRow, *, options: Mapping[str, Any], source_id: str, file_sha256: str,
+                  received_at: datetime) -> CloudEvent:
+        cells = row.cells
+        phones = [p for i, v in enumerate(cells.get("phones", [])) for p in phone_cells(v, f"phones[{i}]")]
+        emails = [e for v in cells.get("emails", []) for e in _EMAIL_SPLIT.split(cell_text(v)) if e]
+        name = _first(cells.get("full_name", []))
+        channel_ids = {k: t for k, vs in cells.get("channel_ids", {}).items() if (t := _first(vs))}
+        if not (name or phones or emails or channel_ids):
+            raise MalformedPayload("row", "needs at least one of full name, phone, email or a channel id")
+        fields: dict[str, str] = {}
+        if _first(cells.get("birth_date", [])):
+            fields["birth_date"] = _birth_date(next(v for v in cells["birth_date"] if cell_text(v)))
+        if gender := _first(cells.get("gender", [])):
+            fields["gender"] = GENDERS.get(gender.lower(), gender)
+        for key in ("address", "province"):
+            if text := _first(cells.get(key, [])):
+                fields[key] = text
+        when = _first(cells.get("occurred_at", []))
+        occurred_at = (cell_time(next(v for v in cells["occurred_at"] if cell_text(v)), "occurred_at",
+                                 str(options.get("timezone", "Asia/Ho_Chi_Minh"))) if when else received_at)
+        record_id = _first(cells.get("record_id", [])) or f"{file_sha256}:{row.line}"
+        return CloudEvent(
+            id=f"bulk:{source_id}:{record_id}",
+            source=f"/bulk/{source_id}",
+            type=self.event_type,
+            subject=emails[0].lower() if emails else ("".join(c for c in phones[0] if c.isdigit())[-9:]
+                                                      if phones else record_id),
+            time=occurred_at,
+            hopnhatchannel=self.channel,
+            hopnhatreceived=received_at,
+            data={"source": source_id, "record_id": record_id, "line": row.line, "full_name": name or None,
+                  "phones": phones, "emails": emails, "channel_ids": channel_ids, "fields": fields,
+                  "attributes": {k: t for k, v in cells.get("attributes", {}).items() if (t := cell_text(v))},
+                  "extra": {k: t for k, v in cells.get("extra", {}).items() if (t := cell_text(v))}},
+        )
+
+    def extract(self, event: CloudEvent) -> RawContact:
+        data = event.data
+        attributes = {**data.get("attributes", {}), **data.get("fields", {})}
+        return RawContact(
+            channel=self.channel,
+            source=f"bulk:{data['source']}",
+            source_record_id=data["record_id"],
+            occurred_at=event.time,
+            received_at=event.hopnhatreceived,
+            interaction_kind="list_import",
+            name=data.get("full_name"),
+            phones=list(data.get("phones", [])),
+            emails=list(data.get("emails", [])),
+            channel_ids=[(k, v) for k, v in data.get("channel_ids", {}).items()],
+            attributes=attributes,
+            summary=f"Imported from list {data['source']}",
+            payload={"line": data.get("line"), "extra": data.get("extra", {})},
+        )

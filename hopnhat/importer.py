@@ -1,0 +1,221 @@
+"""File imports: rows of exported files -> CloudEvents on raw.<channel>, resumable, bad rows to dlq.ingest.
+
+`import_files(...)` is what `hopnhat import <channel> FILE...` calls (and what tests call directly).
+For each file: read its rows through the channel's `FileConnector`, turn each into the same
+CloudEvent a webhook would produce, publish in batches with acks=all, and after the broker
+acknowledged a whole batch (events and dead letters alike) save the checkpoint
+`import:<channel>:<file sha256>` = number of rows done. A rerun of the same file skips those rows, so
+a broker outage costs at most one batch of re-publishing, and re-published rows keep their event
+ids (no-ops downstream). A row that cannot be read or parsed becomes a `DeadLetter` (stage "ingest",
+field, reason, `file:line` in `error`, the raw row in `value`, the line as `offset`) and the file goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from connectors import load_connector
+from connectors.tabular import BadRow, FileConnector, detect_encoding, file_format
+from hopnhat.checkpoints import load_checkpoint, save_checkpoint
+from hopnhat.settings import Settings
+from schema.errors import BrokerUnavailable, ConfigError, MalformedPayload
+from schema.events import DeadLetter
+
+log = logging.getLogger(__name__)
+Progress = Callable[[str, int, "int | None"], None]  # (file name, rows done, estimated rows in the file)
+
+
+@dataclass(frozen=True, slots=True)
+class RowProblem:
+    """A bad row as reported to the user: where it is and why it was rejected."""
+
+    file: str
+    line: int
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}: {self.field}: {self.reason}"
+
+
+@dataclass(slots=True)
+class ImportResult:
+    files: int = 0
+    rows: int = 0
+    published: int = 0
+    rejected: int = 0
+    ignored: int = 0
+    skipped_by_checkpoint: int = 0
+    seconds: float = 0.0
+    encodings: dict[str, str] = field(default_factory=dict)
+    problems: list[RowProblem] = field(default_factory=list)
+
+    @property
+    def rows_per_s(self) -> float:
+        return (self.rows - self.skipped_by_checkpoint) / self.seconds if self.seconds > 0 else 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["problems"] = [str(p) for p in self.problems[:1000]]
+        out["rows_per_s"] = round(self.rows_per_s, 1)
+        out["seconds"] = round(self.seconds, 3)
+        return out
+
+
+def checkpoint_source(channel: str, file_sha256: str) -> str:
+    return f"import:{channel}:{file_sha256}"
+
+
+def file_connector(channel: str) -> FileConnector:
+    try:
+        connector = load_connector(channel)
+    except KeyError as exc:
+        raise ConfigError(str(exc.args[0])) from None
+    if not isinstance(connector, FileConnector):
+        raise ConfigError(f"channel {channel!r} takes webhooks, not files; file channels: bulk, asterisk_cdr, "
+                          "pos_export")
+    return connector
+
+
+def import_files(*, settings: Settings, channel: str, paths: list[Path], options: Mapping[str, Any] | None = None,
+                 source_id: str | None = None, batch_size: int = 5000, limit: int | None = None,
+                 progress: Progress | None = None, timeout_s: float = 10.0) -> ImportResult:
+    """Import every file; raises BrokerUnavailable (after checkpointing what was acked) if the broker fails."""
+    if not settings.database_url:
+        raise ConfigError("HOPNHAT_DATABASE_URL is not set (looked in the environment and the config file); "
+                          "file imports keep their checkpoints in PostgreSQL")
+    connector = file_connector(channel)
+    opts = dict(options or {})
+    source = source_id or str(opts.get("source") or "default")
+    return asyncio.run(_import(settings, connector, paths, opts, source, batch_size, limit, progress, timeout_s))
+
+
+async def _start_producer(settings: Settings, timeout_s: float) -> Any:
+    from aiokafka import AIOKafkaProducer
+    from aiokafka.errors import KafkaError
+
+    from streams.topics import bootstrap_servers
+
+    producer = AIOKafkaProducer(
+        bootstrap_servers=bootstrap_servers(settings), acks="all", linger_ms=5, max_batch_size=1 << 20,
+        request_timeout_ms=int(timeout_s * 1000), client_id="hopnhat-import",
+    )
+    try:
+        await asyncio.wait_for(producer.start(), timeout_s)
+    except (KafkaError, OSError, TimeoutError) as exc:
+        await producer.stop()
+        raise BrokerUnavailable(f"cannot reach the broker at {settings.kafka_bootstrap}: {exc!r}; "
+                                "nothing was published, rerun when it is back") from exc
+    return producer
+
+
+async def _import(settings: Settings, connector: FileConnector, paths: list[Path], options: dict[str, Any],
+                  source_id: str, batch_size: int, limit: int | None, progress: Progress | None,
+                  timeout_s: float) -> ImportResult:
+    from aiokafka.errors import KafkaError
+
+    from streams.topics import Topics, ensure_topics
+
+    assert settings.database_url
+    producer = await _start_producer(settings, timeout_s)
+    result = ImportResult()
+    started = time.perf_counter()
+    try:
+        await asyncio.to_thread(ensure_topics, settings)
+        topics = Topics.from_settings(settings)
+        raw_topic, dlq_topic = topics.raw[connector.channel], topics.dlq_ingest
+        budget = limit
+        for path in paths:
+            data = path.read_bytes()
+            sha = hashlib.sha256(data).hexdigest()
+            fmt = str(options.get("format") or file_format(path.name))
+            if fmt != "xlsx":
+                given = str(options.get("encoding", "auto"))
+                result.encodings[path.name] = detect_encoding(data) if given == "auto" else given
+            key = checkpoint_source(connector.channel, sha)
+            done = int((load_checkpoint(settings.database_url, key) or {}).get("rows_done", 0))
+            result.files += 1
+            received_at = datetime.now(UTC)
+            estimate = None if fmt == "xlsx" else max(data.count(b"\n"), 1)
+            pending: list[tuple[str, bytes, bytes]] = []
+            ordinal = 0
+            published = rejected = 0
+
+            async def flush(upto: int) -> None:
+                nonlocal published, rejected
+                if not pending:
+                    return
+                try:
+                    futures = [await producer.send(topic, value=value, key=k) for topic, k, value in pending]
+                    await asyncio.wait_for(asyncio.gather(*futures), timeout_s)
+                except (KafkaError, TimeoutError) as exc:
+                    raise BrokerUnavailable(
+                        f"broker did not acknowledge rows of {path.name} after row {done}: {exc!r}; "
+                        f"{done} rows are checkpointed, rerun to resume") from exc
+                published += sum(1 for t, _, _ in pending if t == raw_topic)
+                rejected += sum(1 for t, _, _ in pending if t == dlq_topic)
+                pending.clear()
+                await asyncio.to_thread(save_checkpoint, settings.database_url or "", key, {
+                    "rows_done": upto, "file": path.name, "channel": connector.channel, "source": source_id,
+                    "published": published, "rejected": rejected})
+
+            try:
+                for row in connector.read_rows(data, filename=path.name, options=options):
+                    if ordinal >= done and budget is not None:
+                        if budget <= 0:
+                            break
+                        budget -= 1
+                    ordinal += 1
+                    result.rows += 1
+                    if ordinal <= done:
+                        result.skipped_by_checkpoint += 1
+                        continue
+                    if isinstance(row, BadRow):
+                        problem: RowProblem | None = RowProblem(path.name, row.line, row.field, row.reason)
+                    else:
+                        try:
+                            event = connector.row_event(row, options=options, source_id=source_id,
+                                                        file_sha256=sha, received_at=received_at)
+                        except MalformedPayload as exc:
+                            problem = RowProblem(path.name, row.line, exc.field, exc.reason)
+                        else:
+                            problem = None
+                            if event is None:
+                                result.ignored += 1
+                            else:
+                                pending.append((raw_topic, connector.kafka_key(event).encode(),
+                                                event.model_dump_json().encode()))
+                    if problem is not None:
+                        result.problems.append(problem)
+                        letter = _dead_letter(problem, row.raw, key)
+                        pending.append((dlq_topic, key.encode(), letter.model_dump_json().encode()))
+                    if len(pending) >= batch_size:
+                        await flush(ordinal)
+                        done = ordinal
+                        if progress:
+                            progress(path.name, ordinal, estimate)
+                await flush(ordinal)
+                done = ordinal
+            finally:
+                result.published += published
+                result.rejected += rejected
+            if progress:
+                progress(path.name, ordinal, ordinal)
+    finally:
+        result.seconds = time.perf_counter() - started
+        await producer.stop()
+    return result
+
+
+def _dead_letter(problem: RowProblem, raw: str, key: str) -> DeadLetter:
+    return DeadLetter(stage="ingest", reason=problem.reason, field=problem.field, error=str(problem),
+                      topic=f"file:{problem.file}", partition=0, offset=problem.line, key=key, value=raw,
+                      at=datetime.now(UTC))

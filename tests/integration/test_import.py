@@ -1,0 +1,141 @@
+"""`hopnhat import` end to end on the real broker and PostgreSQL: rows published, stored on the right
+customers by `hopnhat worker`, resumable after a broker outage without duplicates, bad rows in dlq.ingest."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from hopnhat.cli.main import main
+from hopnhat.embedded import free_port
+from hopnhat.importer import checkpoint_source, import_files
+from hopnhat.checkpoints import load_checkpoint
+from hopnhat.processes import running_stack
+from hopnhat.settings import Settings
+from schema.errors import BrokerUnavailable
+from streams.topics import Topics, ensure_topics
+from tests.integration.test_webhook_e2e import read_topic, wait_rows
+
+pytestmark = pytest.mark.integration
+
+LEADS = """\ufeffMã KH,Họ và tên,Số điện thoại,Email,Ngày sinh,Tỉnh/Thành
+KH001,Nguyễn Thị Lan,0912.345.678,lan.nguyen@gmail.com,05/03/1990,Hà Nội
+KH002,Trần Văn Bình,"0903 111 222 - 0935 222 333",,,Đà Nẵng
+KH003,Phạm Thị Hồng,901234567,hong.pham@example.vn,31/02/1988,Cần Thơ
+KH004,Lê Minh Tuấn,9.12E+08,,,
+KH005,Võ Thị Sáu,84905123456,,,TP HCM
+"""
+CDR = (
+    '"","0912345678","19006868","from-trunk","""Nguyễn Thị Lan"" <0912345678>","PJSIP/viettel-0000002a",'
+    '"PJSIP/101-0000002b","Dial","PJSIP/101,30,tT","2026-11-22 14:05:09","2026-11-22 14:05:15",'
+    '"2026-11-22 14:07:02",113,107,"ANSWERED","DOCUMENTATION","1795331109.42","","","1795331109.42",3\n'
+    '"","101","0903111222","from-internal","""Lê Thu Trang"" <101>","PJSIP/101-0000002c","PJSIP/viettel-0000002d",'
+    '"Dial","PJSIP/0903111222@viettel,60","2026-11-22 15:00:00",,"2026-11-22 15:00:25",25,0,"NO ANSWER",'
+    '"DOCUMENTATION","1795334400.44","","","1795334400.44",1\n'
+)
+
+
+@pytest.fixture
+def stack(isolated_settings: Settings) -> Iterator[Settings]:
+    s = isolated_settings.model_copy(update={"resolve_linger_s": 0.05})
+    ensure_topics(s)
+    with running_stack(s, workers=1):
+        yield s
+
+
+def test_imported_rows_become_interactions_on_the_right_customers_and_reimport_is_a_no_op(
+        stack: Settings, tmp_path: Path) -> None:
+    leads = tmp_path / "khach-hang.csv"
+    leads.write_text(LEADS, encoding="utf-8")
+    cdr = tmp_path / "Master.csv"
+    cdr.write_text(CDR, encoding="utf-8")
+    mapping = {"columns": {"record_id": "Mã KH", "full_name": "Họ và tên", "phones": "Số điện thoại",
+                           "emails": "Email", "birth_date": "Ngày sinh", "province": "Tỉnh/Thành"}}
+
+    first = import_files(settings=stack, channel="bulk", paths=[leads], options=mapping, source_id="crm-cu")
+    assert (first.rows, first.published, first.rejected) == (5, 3, 2)
+    assert [(p.line, p.field) for p in first.problems] == [(4, "birth_date"), (5, "phones[0]")]
+    calls = import_files(settings=stack, channel="asterisk_cdr", paths=[cdr], source_id="pbx-hcm")
+    assert (calls.rows, calls.published, calls.rejected) == (2, 2, 0)
+
+    assert wait_rows(stack.database_url or "", "SELECT count(*) FROM interactions", 5) == 5
+    with psycopg.connect(stack.database_url or "") as conn:
+        by_customer = conn.execute(
+            """SELECT coalesce(c.merged_into, c.id), array_agg(i.kind ORDER BY i.kind)
+               FROM interactions i JOIN customers c ON c.id = i.customer_id GROUP BY 1""").fetchall()
+        lan = conn.execute("""SELECT coalesce(c.merged_into, c.id) FROM identifiers d JOIN customers c
+                              ON c.id = d.customer_id WHERE d.type = 'phone' AND d.value = '+84912345678'""").fetchone()
+    kinds = {str(k): sorted(v) for k, v in by_customer}
+    assert sorted(kinds.values()) == [["call", "list_import"], ["call", "list_import"], ["list_import"]]
+    assert lan is not None and kinds[str(lan[0])] == ["call", "list_import"]
+
+    again = import_files(settings=stack, channel="bulk", paths=[leads], options=mapping, source_id="crm-cu")
+    assert (again.published, again.skipped_by_checkpoint) == (0, 5)
+    # an edited export (one row more) is a new file, re-published whole: the old rows' ids make them no-ops
+    edited = tmp_path / "khach-hang-2.csv"
+    edited.write_text(LEADS + "KH006,Đỗ Minh Tâm,0977 888 999,,,\n", encoding="utf-8")
+    more = import_files(settings=stack, channel="bulk", paths=[edited], options=mapping, source_id="crm-cu")
+    assert more.published == 4
+    assert wait_rows(stack.database_url or "", "SELECT count(*) FROM interactions", 6) == 6
+    with psycopg.connect(stack.database_url or "") as conn:
+        import time
+
+        time.sleep(1.0)  # give a wrongly duplicated row time to appear
+        assert conn.execute("SELECT count(*) FROM interactions").fetchone() == (6,)
+
+
+def _rows(n: int, bad_every: int = 0) -> str:
+    lines = ["Họ và tên,Số điện thoại,Ngày sinh"]
+    for i in range(n):
+        birth = "99/99/1990" if bad_every and i % bad_every == bad_every - 1 else "01/01/1990"
+        lines.append(f"Khách {i},09{i:08d},{birth}")
+    return "\n".join(lines) + "\n"
+
+
+def test_broker_outage_stops_with_exit_code_3_and_the_next_run_publishes_only_the_rest(
+        isolated_settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    s = isolated_settings
+    path = tmp_path / "leads.csv"
+    path.write_text(_rows(50, bad_every=10), encoding="utf-8")  # lines 11, 21, 31, 41, 51 are bad
+
+    partial = import_files(settings=s, channel="bulk", paths=[path], batch_size=7, limit=20)
+    assert (partial.published + partial.rejected, partial.rejected) == (20, 2)
+
+    monkeypatch.setenv("HOPNHAT_KAFKA_BOOTSTRAP", f"127.0.0.1:{free_port()}")
+    monkeypatch.setenv("HOPNHAT_DATABASE_URL", s.database_url or "")
+    monkeypatch.setenv("HOPNHAT_TOPIC_PREFIX", s.topic_prefix)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["import", "bulk", str(path), "--json"])
+    assert exit_info.value.code == 3
+    err = capsys.readouterr().err
+    assert "error: cannot reach the broker" in err and "hint:" in err
+    with pytest.raises(BrokerUnavailable):
+        import_files(settings=s.model_copy(update={"kafka_bootstrap": f"127.0.0.1:{free_port()}"}),
+                     channel="bulk", paths=[path], timeout_s=2)
+
+    monkeypatch.setenv("HOPNHAT_KAFKA_BOOTSTRAP", s.kafka_bootstrap or "")
+    main(["import", "bulk", str(path), "--json", "--batch-size", "7"])
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["skipped_by_checkpoint"] == 20 and summary["published"] + summary["rejected"] == 30
+    assert set(summary) >= {"rows", "published", "rejected", "skipped_by_checkpoint", "rows_per_s"}
+
+    topics = Topics.from_settings(s)
+    raw = read_topic(s, topics.raw["bulk"], done=lambda m: len(m) >= 45, timeout=10)
+    ids = [json.loads(v or b"{}")["id"] for _, v in raw]
+    assert len(ids) == len(set(ids)) == 45  # every good row once, none twice
+    letters = [json.loads(v or b"{}") for _, v in read_topic(s, topics.dlq_ingest, done=lambda m: len(m) >= 5,
+                                                              timeout=10)]
+    assert sorted(letter["offset"] for letter in letters) == [11, 21, 31, 41, 51]
+    assert all(letter["stage"] == "ingest" and letter["field"] == "birth_date" for letter in letters)
+    first = min(letters, key=lambda letter: letter["offset"])
+    assert first["error"].startswith("leads.csv:11: birth_date:")
+    assert first["value"] == "Khách 9,0900000009,99/99/1990"
+    import hashlib
+
+    sha = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert (load_checkpoint(s.database_url or "", checkpoint_source("bulk", sha)) or {})["rows_done"] == 50
