@@ -65,6 +65,13 @@ class Settings(BaseSettings):
         description="Consumer session timeout; Tansu holds a JoinGroup for half of it (docs/ARCHITECTURE.md)",
     )
     data_dir: Path | None = Field(default=None, description="Where embedded services keep files (temp dir)")
+    imap_host: str | None = Field(default=None, description="IMAP server polled by `hopnhat imap-poll`")
+    imap_port: int = Field(default=993, description="IMAP port (993 with ssl, 143 without)")
+    imap_user: str | None = None
+    imap_password: SecretStr | None = None
+    imap_mailbox: str = Field(default="INBOX", description="Mailbox to poll (read-only: EXAMINE, BODY.PEEK)")
+    imap_ssl: bool = Field(default=True, description="IMAP over TLS (IMAP4_SSL)")
+    imap_poll_interval_s: float = Field(default=60.0, gt=0, description="Seconds between polling passes")
     log_level: str = "INFO"
 
     @classmethod
@@ -92,6 +99,7 @@ class Settings(BaseSettings):
         data["verify_tokens"] = {ch: {k: "**********" for k in by_source}
                                  for ch, by_source in self.verify_tokens.items()}
         data["facebook_page_tokens"] = {page: "**********" for page in self.facebook_page_tokens}
+        data["imap_password"] = "**********" if self.imap_password else None
         return data
 
     def secret(self, channel: str, source_id: str) -> SecretStr | None:

@@ -11,7 +11,7 @@ import sys
 
 import click
 
-from hopnhat.cli import demo, import_cmd, migrate, normalise, quality, replay, run, show_config
+from hopnhat.cli import demo, imap_poll, import_cmd, migrate, normalise, quality, replay, run, show_config
 from schema.errors import HopnhatError
 
 
@@ -57,6 +57,7 @@ cli.add_command(run.up)
 cli.add_command(show_config.config)
 cli.add_command(quality.quality)
 cli.add_command(replay.replay)
+cli.add_command(imap_poll.imap_poll)
 cli.add_command(import_cmd.import_cmd)
 
 
