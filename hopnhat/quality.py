@@ -16,7 +16,6 @@ flagged. Every run inserts its figures into `quality_scores` with one `computed_
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -24,26 +23,12 @@ from decimal import Decimal
 import psycopg
 
 from hopnhat.settings import psycopg_url
+from hopnhat.sqlfold import FOLD_FROM, FOLD_TO
 
 DEFAULT_THRESHOLD = 0.9
 DEFAULT_WINDOW = timedelta(hours=24)
 
 
-def _fold_tables() -> tuple[str, str]:
-    """translate() arguments folding Vietnamese letters (both cases) to lower-case ASCII, đ -> d."""
-    src, dst = [], []
-    for code in range(0x00C0, 0x1EFA):
-        ch = chr(code)
-        base = unicodedata.normalize("NFD", ch)[0]
-        if ch.isalpha() and base.isascii() and base != ch:
-            src.append(ch)
-            dst.append(base.lower())
-    src += ["Đ", "đ"]
-    dst += ["d", "d"]
-    return "".join(src), "".join(dst)
-
-
-FOLD_FROM, FOLD_TO = _fold_tables()
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,6 +18,21 @@ class ProfileOut(BaseModel):
     profile: GoldenProfile
 
 
+class SearchHit(BaseModel):
+    customer_id: str
+    full_name: str | None
+    province_code: str | None
+    phones: list[str]
+    emails: list[str]
+    last_seen: datetime
+
+
+class SearchResult(BaseModel):
+    query: str
+    province_code: str | None
+    hits: list[SearchHit]
+
+
 class TimelineItem(BaseModel):
     event_id: str
     channel: str

@@ -1,6 +1,7 @@
 """Profile API: look a customer up by any identifier, read the golden record, the timeline, and why.
 
 GET /v1/customers/lookup?type=phone&value=0912.345.678   any local phone format, any email case
+GET /v1/customers/search?name=nguyen thi lan&province=HCM  name with or without diacritics, any province spelling
 GET /v1/customers/{id}                                    follows merges to the surviving record
 GET /v1/customers/{id}/timeline?limit=50&cursor=...       newest first, keyset-paginated, all channels
 GET /v1/customers/{id}/explain                            link rule per source record, merges + evidence
@@ -18,7 +19,19 @@ from psycopg_pool import AsyncConnectionPool
 
 from resolver.email import normalise_email
 from resolver.phone import normalise_phone
-from schema.api import ExplainOut, LinkExplanation, MergeExplanation, ProfileOut, TimelineItem, TimelinePage
+from hopnhat.sqlfold import FOLD_FROM, FOLD_TO
+from resolver.address import resolve_province
+from resolver.name import name_fold_key
+from schema.api import (
+    ExplainOut,
+    LinkExplanation,
+    MergeExplanation,
+    ProfileOut,
+    SearchHit,
+    SearchResult,
+    TimelineItem,
+    TimelinePage,
+)
 from schema.events import GoldenProfile, IdentifierType
 
 router = APIRouter(prefix="/v1/customers", tags=["profiles"])
@@ -76,6 +89,42 @@ async def lookup(request: Request, type: IdentifierType = Query(..., description
         raise HTTPException(404, f"no customer with {type.value} {stored}")
     live_id, profile = await _live(_pool(request), row[0])
     return ProfileOut(requested_id=str(row[0]), customer_id=live_id, profile=profile)
+
+
+@router.get("/search", response_model=SearchResult, summary="Customers by name, optionally in one province")
+async def search(request: Request, name: str = Query(..., min_length=2, max_length=120),
+                 province: str | None = Query(None, max_length=80, description="Any spelling: HCM, Ha Noi ..."),
+                 limit: int = Query(20, ge=1, le=100)) -> SearchResult:
+    """Every word of `name` must appear (diacritics and case ignored) in one of the customer's names.
+
+    A linear scan of live customers for now (fine to a few hundred thousand); an index on a stored
+    fold key comes with the matching work.
+    """
+    words = name_fold_key(name).split()
+    if not words:
+        raise HTTPException(400, "name: no letters to search for")
+    code = None
+    if province:
+        found = resolve_province(province)
+        if found is None:
+            raise HTTPException(400, f"province: {province!r} is not a province or city")
+        code = found.code
+    patterns = [f"% {w} %" for w in words]
+    async with _pool(request).connection() as conn:
+        cur = await conn.execute(
+            """SELECT c.id, c.profile FROM customers c
+                WHERE c.merged_into IS NULL
+                  AND (%(code)s::text IS NULL OR c.profile->>'province_code' = %(code)s)
+                  AND EXISTS (SELECT 1 FROM jsonb_array_elements(c.profile->'names') n
+                               WHERE ' ' || translate(lower(n->>'value'), %(f)s, %(t)s) || ' ' LIKE ALL (%(p)s))
+                ORDER BY c.profile->>'last_seen' DESC LIMIT %(limit)s""",
+            {"code": code, "f": FOLD_FROM, "t": FOLD_TO, "p": patterns, "limit": limit},
+        )
+        rows = await cur.fetchall()
+    hits = [SearchHit(customer_id=str(cid), full_name=p.get("full_name"), province_code=p.get("province_code"),
+                      phones=[v["value"] for v in p.get("phones", [])], emails=[v["value"] for v in p.get("emails", [])],
+                      last_seen=p["last_seen"]) for cid, p in rows]
+    return SearchResult(query=name, province_code=code, hits=hits)
 
 
 @router.get("/{customer_id}", response_model=ProfileOut, summary="The golden record, following merges")

@@ -103,3 +103,38 @@ def test_openapi_spec_lists_the_profile_endpoints(client) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert {"/v1/customers/lookup", "/v1/customers/{customer_id}", "/v1/customers/{customer_id}/timeline",
             "/v1/customers/{customer_id}/explain"} <= set(paths)
+
+
+def test_search_by_name_without_diacritics_and_by_province(services, database_factory) -> None:
+    from resolver.normalise import canonical_event
+    from schema.contact import RawContact
+
+    url = database_factory()
+    people = [("Nguyễn Thị Lan", "0912345671", "12 Lê Lợi, Q.1, TP.HCM"),
+              ("Nguyễn Thị Lan", "0903217654", "5 Trần Phú, Hà Đông, Hà Nội"),
+              ("Nguyễn Văn Lân", "0988123456", "Q. Bình Thạnh, Sài Gòn"),
+              ("Trần Thị Lan Anh", "0933461278", None)]
+    events = []
+    for i, (name, phone, address) in enumerate(people):
+        event = canonical_event(RawContact(channel="webform", source="webform:x", source_record_id=str(i),
+                                           occurred_at=T0, received_at=T0, interaction_kind="form_submission",
+                                           name=name, phones=[phone], address=address), f"s{i}")
+        events.append(event)
+
+    async def load() -> None:
+        sink = await PostgresSink.connect(url)
+        await sink.apply(events)
+        await sink.close()
+
+    asyncio.run(load())
+    with TestClient(create_app(services.model_copy(update={"database_url": url}))) as c:
+        everyone = c.get("/v1/customers/search", params={"name": "nguyen thi lan"}).json()
+        assert sorted(h["phones"][0] for h in everyone["hits"]) == ["+84903217654", "+84912345671"]
+        in_hcm = c.get("/v1/customers/search", params={"name": "NGUYỄN THỊ LAN", "province": "Sài Gòn"}).json()
+        assert [h["phones"][0] for h in in_hcm["hits"]] == ["+84912345671"]
+        assert in_hcm["province_code"] == "79"
+        # Whole words, diacritics ignored: "lan" also finds "Lân" (typed without diacritics, it could be).
+        lan = c.get("/v1/customers/search", params={"name": "lan"}).json()
+        assert len(lan["hits"]) == 4
+        assert c.get("/v1/customers/search", params={"name": "la"}).json()["hits"] == []
+        assert c.get("/v1/customers/search", params={"name": "lan", "province": "Gotham"}).status_code == 400
