@@ -149,23 +149,38 @@ async def _import(settings: Settings, connector: FileConnector, paths: list[Path
             ordinal = 0
             published = rejected = 0
 
-            async def flush(upto: int) -> None:
-                nonlocal published, rejected
-                if not pending:
+            inflight: tuple[list[Any], int, int, int] | None = None  # (ack futures, rows up to, raw, dlq)
+            acked_upto = done
+
+            async def settle() -> None:
+                """Wait for the batch in flight, then checkpoint it: the checkpoint never runs ahead of acks."""
+                nonlocal inflight, published, rejected, acked_upto
+                if inflight is None:
                     return
+                futures, upto, n_raw, n_dlq = inflight
+                inflight = None
                 try:
-                    futures = [await producer.send(topic, value=value, key=k) for topic, k, value in pending]
                     await asyncio.wait_for(asyncio.gather(*futures), timeout_s)
                 except (KafkaError, TimeoutError) as exc:
                     raise BrokerUnavailable(
-                        f"broker did not acknowledge rows of {path.name} after row {done}: {exc!r}; "
-                        f"{done} rows are checkpointed, rerun to resume") from exc
-                published += sum(1 for t, _, _ in pending if t == raw_topic)
-                rejected += sum(1 for t, _, _ in pending if t == dlq_topic)
-                pending.clear()
+                        f"broker did not acknowledge rows of {path.name} after row {acked_upto}: {exc!r}; "
+                        f"{acked_upto} rows are checkpointed, rerun to resume") from exc
+                published, rejected, acked_upto = published + n_raw, rejected + n_dlq, upto
                 await asyncio.to_thread(save_checkpoint, settings.database_url or "", key, {
-                    "rows_done": upto, "file": path.name, "channel": connector.channel, "source": source_id,
-                    "published": published, "rejected": rejected})
+                    "rows_done": upto, "file": path.name, "channel": connector.channel, "source": source_id})
+
+            async def flush(upto: int) -> None:
+                """Send the pending batch; it is acknowledged while the next one is parsed (one in flight)."""
+                nonlocal inflight
+                await settle()
+                try:
+                    futures = [await producer.send(topic, value=value, key=k) for topic, k, value in pending]
+                except KafkaError as exc:
+                    raise BrokerUnavailable(f"cannot send rows of {path.name} after row {acked_upto}: {exc!r}; "
+                                            f"{acked_upto} rows are checkpointed, rerun to resume") from exc
+                n_dlq = sum(1 for t, _, _ in pending if t == dlq_topic)
+                inflight = (futures, upto, len(pending) - n_dlq, n_dlq)
+                pending.clear()
 
             try:
                 for row in connector.read_rows(data, filename=path.name, options=options):
@@ -199,11 +214,13 @@ async def _import(settings: Settings, connector: FileConnector, paths: list[Path
                         pending.append((dlq_topic, key.encode(), letter.model_dump_json().encode()))
                     if len(pending) >= batch_size:
                         await flush(ordinal)
-                        done = ordinal
                         if progress:
                             progress(path.name, ordinal, estimate)
-                await flush(ordinal)
-                done = ordinal
+                    elif ordinal % 256 == 0:
+                        await asyncio.sleep(0)  # let the producer send the batch in flight while we parse
+                if pending or ordinal > acked_upto:
+                    await flush(ordinal)
+                await settle()
             finally:
                 result.published += published
                 result.rejected += rejected
