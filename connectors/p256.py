@@ -72,7 +72,8 @@ def public_key_from_b64(text: str) -> tuple[int, int]:
 
 
 def public_key_to_b64(point: tuple[int, int]) -> str:
-    return base64.b64encode(SPKI_PREFIX + b"\x04" + point[0].to_bytes(32, "big") + point[1].to_bytes(32, "big")).decode()
+    raw = b"\x04" + point[0].to_bytes(32, "big") + point[1].to_bytes(32, "big")
+    return base64.b64encode(SPKI_PREFIX + raw).decode()
 
 
 def _der_int(data: bytes, at: int) -> tuple[int, int]:
