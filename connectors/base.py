@@ -23,6 +23,11 @@ Three optional hooks, for sources whose wire protocol needs them (defaults do no
 * `handshake(query, verify_token)` (the `SubscriptionHandshake` protocol) answers a GET
   subscription challenge, e.g. Meta's `hub.challenge`; raises `HandshakeRefused` (403).
 
+One optional class attribute, for sources that punish a 4xx: `dead_letter_malformed = True` makes the
+HTTP layer answer a (validly signed) malformed delivery 200 after publishing it whole to dlq.ingest
+as a `DeadLetter` (stage "ingest", the field and reason, the body), instead of 400. KiotViet stops
+sending to an endpoint that answered 400/404/405 once, which would lose every later delivery.
+
 Acknowledging the sender is the caller's job and happens only after the broker acknowledged the
 write (hopnhat/http/webhooks.py). Connectors hold no state and do no I/O.
 """
@@ -47,6 +52,7 @@ VN_TZ = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")  # no DST since 1975
 class Connector(ABC):
     channel: ClassVar[str]
     signature_header: ClassVar[str]
+    dead_letter_malformed: ClassVar[bool] = False  # True: malformed -> dlq.ingest and 200, not 400
 
     @abstractmethod
     def verify(self, headers: Mapping[str, str], body: bytes, secret: bytes) -> None: ...

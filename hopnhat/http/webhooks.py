@@ -2,7 +2,9 @@
 
 Status codes: 200 stored (body lists each event's id, topic, partition and offset), 400 malformed (names the field),
 401 bad or missing signature, 404 unknown channel or source, 413 body too large, 503 the broker did
-not acknowledge (the source should retry; nothing was stored).
+not acknowledge (the source should retry; nothing was stored). A connector with `dead_letter_malformed`
+(its source disables a webhook after a 4xx, e.g. KiotViet) gets 200 with status "dead-lettered" instead
+of 400, once the whole body is on dlq.ingest.
 
 `GET /webhooks/{channel}/{source_id}` answers a source's subscription handshake (Meta's
 hub.challenge) for connectors that implement `SubscriptionHandshake`: 200 with the challenge as
@@ -20,7 +22,8 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from connectors import REGISTRY, load_connector
 from connectors.base import Connector, SubscriptionHandshake
 from hopnhat.settings import Settings
-from schema.errors import InvalidSignature, PayloadTooLarge, UnknownSource
+from schema.errors import InvalidSignature, MalformedPayload, PayloadTooLarge, UnknownSource
+from schema.events import DeadLetter
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +61,23 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+async def dead_letter_delivery(request: Request, settings: Settings, connector: Connector, source_id: str,
+                               body: bytes, error: MalformedPayload) -> JSONResponse:
+    """Publish a verified but malformed delivery whole to dlq.ingest, then answer 200 (never before the ack).
+
+    It never reached raw.<channel>, so partition and offset are -1; `topic` names where it was headed."""
+    letter = DeadLetter(stage="ingest", reason="malformed", field=error.field, error=error.reason,
+                        topic=settings.topic(connector.topic()), partition=-1, offset=-1, key=source_id,
+                        value=body.decode("utf-8", "replace"), at=datetime.now(UTC))
+    [ack] = await request.app.state.publisher.publish_all(
+        settings.topic("dlq.ingest"), [(source_id.encode("utf-8"), letter.model_dump_json().encode("utf-8"))])
+    log.warning("dead-lettered channel=%s source=%s topic=%s partition=%d offset=%d field=%s reason=%s",
+                connector.channel, source_id, ack.topic, ack.partition, ack.offset, error.field, error.reason)
+    return JSONResponse({"status": "dead-lettered", "field": error.field, "reason": error.reason,
+                         "dead_letter": {"topic": ack.topic, "partition": ack.partition, "offset": ack.offset},
+                         "events": []})
+
+
 def build_router(settings: Settings) -> APIRouter:
     router = APIRouter(tags=["webhooks"])
 
@@ -71,7 +91,12 @@ def build_router(settings: Settings) -> APIRouter:
             log.info("unsigned registration probe channel=%s source=%s: 200, nothing published", channel, source_id)
             return JSONResponse({"status": "probe", "events": []})
         connector.verify(request.headers, body, secret_for(settings, connector, source_id, body))
-        events = connector.parse(body, request.headers.get("content-type", ""), source_id, datetime.now(UTC))
+        try:
+            events = connector.parse(body, request.headers.get("content-type", ""), source_id, datetime.now(UTC))
+        except MalformedPayload as exc:
+            if not connector.dead_letter_malformed:
+                raise
+            return await dead_letter_delivery(request, settings, connector, source_id, body, exc)
         if not events:  # e.g. a Facebook delivery holding only the Page's own comments: nothing to store
             return JSONResponse({"status": "accepted", "events": []})
         acks = await request.app.state.publisher.publish_all(

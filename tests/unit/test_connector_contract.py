@@ -8,11 +8,14 @@ added to the registry without a row fails `test_every_registered_channel_has_con
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -20,11 +23,14 @@ from fastapi.testclient import TestClient
 from connectors import REGISTRY, load_connector
 from connectors import p256
 from connectors.base import hmac_sha256_hex
+from connectors.callcenter import stringee_signature
 from connectors.zalo import zalo_signature
 from hopnhat.http.app import create_app
+from hopnhat.http.publisher import Ack
 from hopnhat.settings import Settings
 from resolver.normalise import Rejected, canonical_event
-from schema.errors import InvalidSignature, MalformedPayload
+from schema.errors import BrokerUnavailable, InvalidSignature, MalformedPayload
+from schema.events import DeadLetter
 
 NOW = datetime.now(UTC)
 ZALO_APP, ZALO_OA = "1234567890123456789", "579745863508352884"
@@ -41,6 +47,7 @@ class ChannelFixtures:
     good: Callable[[], bytes]  # built at call time: Zalo refuses stale timestamps
     malformed: Callable[[], bytes]
     malformed_field: str
+    dead_letters_malformed: bool = False  # the source disables a hook after a 4xx: 200 + dlq.ingest, not 400
 
 
 def _zalo_body(**overrides: object) -> bytes:
@@ -161,6 +168,67 @@ CHANNELS["pos_export"] = ChannelFixtures(
     lambda: _INVOICE.format(total='"1.250.000"').encode(), lambda: _INVOICE.format(total='"1.250.000,5"').encode(),
     "line 2: total")
 
+# POS and call-centre webhooks, in the shapes of /work/shared/reference/pos.md and call_logs.md.
+POS = json.loads((Path(__file__).parents[1] / "fixtures" / "pos_webhooks.json").read_text(encoding="utf-8"))
+CALLS = json.loads((Path(__file__).parents[1] / "fixtures" / "callcenter_events.json").read_text(encoding="utf-8"))
+
+
+def _json(doc: object) -> bytes:
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _kiotviet_good() -> bytes:
+    customer, invoice = POS["kiotviet_customer"], POS["kiotviet_invoice"]
+    return _json({**invoice, "Notifications": customer["Notifications"] + invoice["Notifications"]})
+
+
+def _kiotviet_malformed() -> bytes:
+    doc = json.loads(_json(POS["kiotviet_invoice"]))
+    doc["Notifications"][0]["Data"][0]["Total"] = 1250000.5
+    return _json(doc)
+
+
+def _with(doc: dict[str, object], path: tuple[str, ...], value: object) -> bytes:
+    copy = json.loads(_json(doc))
+    target = copy
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    return _json(copy)
+
+
+def _b64_hmac_sign(header: str) -> Callable[[bytes, bytes], dict[str, str]]:
+    def sign(body: bytes, secret: bytes) -> dict[str, str]:
+        digest = base64.b64encode(hmac.new(secret, body, hashlib.sha256).digest()).decode()
+        return {header: digest, "content-type": "application/json"}
+    return sign
+
+
+CHANNELS.update({
+    "kiotviet": ChannelFixtures(
+        "lananh-baby", "lananh-baby", b"aG9wbmhhdC1rdg==", "application/json",
+        lambda body, secret: {"x-hub-signature": "sha1=" + hmac_sha256_hex(secret, body),
+                              "content-type": "application/json"},
+        _kiotviet_good, _kiotviet_malformed, "Notifications[0].Data[0].Total", dead_letters_malformed=True),
+    "sapo": ChannelFixtures(
+        "thoitrangbao.mysapogo.com", "thoitrangbao.mysapogo.com", b"sapo-webhook-secret", "application/json",
+        _b64_hmac_sign("x-sapo-hmac-sha256"),
+        lambda: _with(POS["sapo_order"], ("customer_data", "phone_number"), "0912 876 543"),
+        lambda: _with(POS["sapo_order"], ("total", ), "890.000,5"), "total"),
+    "haravan": ChannelFixtures(
+        "200000123456", "200000123456", b"haravan-client-secret", "application/json",
+        _b64_hmac_sign("x-haravan-hmacsha256"),
+        lambda: _with(POS["haravan_order"], ("customer", "phone"), "0912 876 543"),
+        lambda: _with(POS["haravan_order"], ("line_items", ), [{"sku": "AO999", "price": 1220000.5}]),
+        "line_items[0].price"),
+    "callcenter": ChannelFixtures(
+        "21045", "21045", b"stringee-signing-secret", "application/json",
+        lambda body, secret: {"x-stringee-signature": stringee_signature(secret, body),
+                              "content-type": "application/json"},
+        lambda: _json(CALLS["ended_inbound"]),
+        lambda: _with(CALLS["ended_inbound"], ("answerDuration", ), "107"), "answerDuration"),
+})
+
 
 def test_every_registered_channel_has_contract_fixtures() -> None:
     assert set(CHANNELS) == set(REGISTRY)
@@ -241,9 +309,10 @@ def test_http_answers_401_400_413_without_touching_the_broker(channel: str) -> N
     with _client(fx, channel) as client:
         good = fx.good()
         assert _post(client, channel, fx, _flip(good), fx.sign(good, fx.secret))[0] == 401
-        bad = fx.malformed()
-        status, answer = _post(client, channel, fx, bad, fx.sign(bad, fx.secret))
-        assert (status, answer["error"], answer["field"]) == (400, "MalformedPayload", fx.malformed_field)
+        if not fx.dead_letters_malformed:  # else 200 once dlq.ingest acked: test_malformed_is_dead_lettered_...
+            bad = fx.malformed()
+            status, answer = _post(client, channel, fx, bad, fx.sign(bad, fx.secret))
+            assert (status, answer["error"], answer["field"]) == (400, "MalformedPayload", fx.malformed_field)
         huge = good + b" " * 5000
         assert _post(client, channel, fx, huge, fx.sign(huge, fx.secret))[0] == 413
         other = client.post(f"/webhooks/{channel}/not-configured", content=good, headers=fx.sign(good, fx.secret))
@@ -275,3 +344,41 @@ def test_delivery_with_nothing_to_store_is_200_without_the_broker() -> None:
     with _client(fx, "facebook") as client:  # the broker address is dead: publishing would be a 503
         status, answer = _post(client, "facebook", fx, own, fx.sign(own, fx.secret))
     assert (status, answer) == (200, {"status": "accepted", "events": []})
+
+
+class RecordingPublisher:
+    """Stands in for the broker: acknowledges (or refuses) every write and remembers it."""
+
+    def __init__(self, refuse: bool = False) -> None:
+        self.refuse = refuse
+        self.records: list[tuple[str, bytes, bytes]] = []
+
+    async def publish_all(self, topic: str, records: list[tuple[bytes, bytes]]) -> list[Ack]:
+        if self.refuse:
+            raise BrokerUnavailable("broker down (test)")
+        self.records += [(topic, key, value) for key, value in records]
+        return [Ack(topic, 0, len(self.records) - len(records) + i) for i in range(len(records))]
+
+    async def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("channel", sorted(c for c, fx in CHANNELS.items() if fx.dead_letters_malformed))
+def test_malformed_is_dead_lettered_and_answered_200_only_after_the_ack(channel: str) -> None:
+    fx = CHANNELS[channel]
+    assert load_connector(channel).dead_letter_malformed
+    bad = fx.malformed()
+    with _client(fx, channel) as client:
+        publisher = RecordingPublisher()
+        client.app.state.publisher = publisher  # type: ignore[attr-defined]
+        status, answer = _post(client, channel, fx, bad, fx.sign(bad, fx.secret))
+        assert (status, answer["status"], answer["field"]) == (200, "dead-lettered", fx.malformed_field)
+        [(topic, key, value)] = publisher.records
+        letter = DeadLetter.model_validate_json(value)
+        assert (topic, key, letter.stage, letter.field) == ("dlq.ingest", fx.source_id.encode(), "ingest",
+                                                            fx.malformed_field)
+        assert letter.value.encode() == bad and letter.topic == f"raw.{channel}"
+        client.app.state.publisher = RecordingPublisher(refuse=True)  # type: ignore[attr-defined]
+        assert _post(client, channel, fx, bad, fx.sign(bad, fx.secret))[0] == 503  # not acked: the POS retries
+        good = fx.good()
+        assert _post(client, channel, fx, _flip(good), fx.sign(good, fx.secret))[0] == 401  # forgeries stay 401
