@@ -72,7 +72,7 @@ class AsteriskCdrConnector(FileConnector):
                 expected = len(header) if header else "16, 17, 18 or 21"
                 yield BadRow(line, "columns", f"expected {expected} columns, got {len(cells)}", csv_line(cells))
                 continue
-            yield SourceRow(line, dict(zip(columns, cells)), csv_line(cells))
+            yield SourceRow(line, dict(zip(columns, cells)), cells)
 
     @staticmethod
     def _direction(cells: Mapping[str, str], options: Mapping[str, Any]) -> str:

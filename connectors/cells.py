@@ -27,6 +27,8 @@ _GROUPED_AMOUNT = re.compile(r"\d{1,3}([.,])\d{3}(?:\1\d{3})*(?:([.,])\d{1,2})?"
 
 def cell_text(value: Any) -> str:
     """A cell as stripped text; integral floats lose their `.0` (openpyxl reads numbers as float)."""
+    if type(value) is str:  # the common case (every CSV cell): skip the checks below
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, float) and value.is_integer():

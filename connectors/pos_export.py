@@ -90,7 +90,7 @@ class PosExportConnector(FileConnector):
             line = {k: cells.pop(k) for k in LINE_COLUMNS if k in cells}
             if current is not None and code and code == current.cells["invoice"]["invoice_code"]:
                 current.cells["lines"].append(line)
-                current.raw += "\n" + row.raw
+                current.source = current.raw + "\n" + row.raw
                 continue
             if current is not None:
                 yield current
