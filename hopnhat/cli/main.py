@@ -30,6 +30,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
       hopnhat migrate            create or upgrade the PostgreSQL schema
       hopnhat serve              webhook HTTP server
       hopnhat worker             stream worker (normalise + resolve)
+      hopnhat imap-poll          new mail of one IMAP mailbox to raw.email (checkpointed)
     Inspect one value:
       hopnhat normalise phone "0168.234.5678"    normalised form, match key, every flag and why
       hopnhat quality            data-quality scores per source and field
