@@ -12,16 +12,15 @@ One pass (reference note §6.2):
 
 A checkpoint never runs ahead of the broker; after a crash or a UIDVALIDITY change messages are
 re-published with the same event ids (no UID in the key), so they are no-ops downstream. A message
-that cannot be parsed goes to dlq.ingest with its raw bytes and position, and the cursor moves on:
+that cannot be parsed goes to dlq.ingest as a DeadLetter (key = its imap position, so the original
+can be fetched again; value = the message as UTF-8 with replacement), and the cursor moves on:
 one bad message never stops a mailbox.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import imaplib
-import json
 import logging
 import re
 from collections.abc import Iterator
@@ -33,6 +32,7 @@ from hopnhat.checkpoints import load_checkpoint, save_checkpoint
 from hopnhat.http.publisher import RawPublisher
 from hopnhat.settings import Settings
 from schema.errors import ConfigError, MalformedPayload
+from schema.events import DeadLetter
 
 log = logging.getLogger(__name__)
 FETCH_UID = re.compile(rb"UID (\d+)")
@@ -88,8 +88,13 @@ def fetch(conn: imaplib.IMAP4, uids: list[int]) -> Iterator[tuple[int, bytes]]:
     if typ != "OK":
         raise ConfigError(f"UID FETCH failed: {data!r}")
     got = []
-    for item in data:
-        if isinstance(item, tuple) and (m := FETCH_UID.search(item[0])):
+    for i, item in enumerate(data):
+        if not isinstance(item, tuple):
+            continue
+        # Servers may send UID before the literal ("UID 7 BODY[] {n}") or after it (") UID 7)").
+        after = data[i + 1] if i + 1 < len(data) and isinstance(data[i + 1], bytes) else b""
+        m = FETCH_UID.search(item[0]) or FETCH_UID.search(after)
+        if m:
             got.append((int(m.group(1)), item[1]))
     yield from sorted(got)
 
@@ -129,9 +134,10 @@ async def poll_once(settings: Settings, publisher: RawPublisher, *, batch_size: 
                         records.append((connector.kafka_key(event).encode(), event.model_dump_json().encode()))
                 except MalformedPayload as exc:
                     log.warning("dead-lettered channel=email position=%s field=%s", position, exc.field)
-                    letters.append((position.encode(), json.dumps({
-                        "stage": "ingest", "channel": "email", "field": exc.field, "reason": exc.reason,
-                        "source_position": position, "raw_base64": base64.b64encode(raw).decode()}).encode()))
+                    letter = DeadLetter(stage="ingest", reason="malformed", field=exc.field, error=exc.reason,
+                                        topic=topic, partition=-1, offset=-1, key=position,
+                                        value=raw.decode("utf-8", "replace"), at=now)
+                    letters.append((position.encode(), letter.model_dump_json().encode()))
             if records:
                 await publisher.publish_all(topic, records)
             if letters:

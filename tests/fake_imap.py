@@ -20,6 +20,7 @@ class Mailbox:
     messages: list[tuple[int, bytes]] = field(default_factory=list)
     next_uid: int = 101  # UIDs need not start at 1 or be contiguous
     commands: list[str] = field(default_factory=list)
+    uid_after_body: bool = False  # answer FETCH as "(BODY[] {n} ... UID 7)", which RFC 3501 allows
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def append(self, raw: bytes) -> int:
@@ -105,9 +106,14 @@ class _Handler(socketserver.StreamRequestHandler):
                     wanted = _uid_set(spec, highest)
                     for seq, (uid, body) in enumerate(messages, start=1):
                         if uid in wanted:
-                            self.send(f"* {seq} FETCH (UID {uid} BODY[] {{{len(body)}}}".encode())
-                            self.wfile.write(body)
-                            self.send(")")
+                            if box.uid_after_body:
+                                self.send(f"* {seq} FETCH (BODY[] {{{len(body)}}}".encode())
+                                self.wfile.write(body)
+                                self.send(f" UID {uid})")
+                            else:
+                                self.send(f"* {seq} FETCH (UID {uid} BODY[] {{{len(body)}}}".encode())
+                                self.wfile.write(body)
+                                self.send(")")
                     self.send(f"{tag} OK FETCH completed")
                 else:
                     self.send(f"{tag} BAD unsupported UID {sub}")

@@ -142,7 +142,8 @@ def test_imap_poller_publishes_checkpoints_and_resumes_without_duplicates(isolat
         ids = _ids(s, 4)
         assert len(ids) == len(set(ids)) == 4
         letters = read_topic(s, s.topic("dlq.ingest"), done=lambda m: len(m) >= 1, timeout=10)
-        assert [json.loads(v)["field"] for _, v in letters if v] == ["From"]
+        assert [(k, json.loads(v)["field"], json.loads(v)["stage"]) for k, v in letters if v] == [
+            (f"{checkpoint_source(s)}/{server.mailbox.uidvalidity}/{bad_uid}", "From", "ingest")]
 
         server.mailbox.recreate(uidvalidity=1)  # migration: every UID changes
         [again] = asyncio.run(poll(s, once=True))
