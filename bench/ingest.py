@@ -95,13 +95,14 @@ async def produce_only(s: Settings, topic: str, records: list[tuple[bytes, bytes
         await producer.stop()
 
 
-def file_part(s: Settings, rows: int, batch_size: int, seed: int) -> dict[str, Any]:
+def file_part(s: Settings, rows: int, batch_size: int, seed: int, parallel_min_mb: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "khach-hang.csv"
         write_list(path, rows, seed)
         data = path.read_bytes()
         print(f"file: {rows} rows, {len(data) / 1e6:.1f} MB", file=sys.stderr)
-        result = import_files(settings=s, channel="bulk", paths=[path], source_id="bench", batch_size=batch_size)
+        result = import_files(settings=s, channel="bulk", paths=[path], source_id="bench", batch_size=batch_size,
+                              parallel_min_bytes=int(parallel_min_mb * 1e6))
         print(f"file: imported in {result.seconds:.1f}s", file=sys.stderr)
         connector = load_connector("bulk")
         assert isinstance(connector, FileConnector)
@@ -113,11 +114,12 @@ def file_part(s: Settings, rows: int, batch_size: int, seed: int) -> dict[str, A
         "file_parse_rows_per_s": round(rows / parse_s, 1),
         "file_produce_rows_per_s": round(len(records) / produce_s, 1),
         "file_mb": round(len(data) / 1e6, 2), "file_batch_size": batch_size,
+        "file_parse_process": len(data) >= parallel_min_mb * 1e6,
     }
 
 
 PARTS: dict[str, Callable[[Settings, argparse.Namespace], dict[str, Any]]] = {
-    "file": lambda s, a: file_part(s, a.rows, a.batch_size, a.seed),
+    "file": lambda s, a: file_part(s, a.rows, a.batch_size, a.seed, a.parallel_min_mb),
 }
 
 
@@ -127,6 +129,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--batch-size", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=84)
+    parser.add_argument("--parallel-min-mb", type=float, default=4.0,
+                        help="files this large are parsed in a second process (the importer's default: 4 MB)")
     args = parser.parse_args()
     out: dict[str, Any] = {"bench": "ingest"}
     with embedded_services(Settings()) as base:

@@ -139,3 +139,18 @@ def test_broker_outage_stops_with_exit_code_3_and_the_next_run_publishes_only_th
 
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     assert (load_checkpoint(s.database_url or "", checkpoint_source("bulk", sha)) or {})["rows_done"] == 50
+
+
+def test_a_large_file_parsed_in_a_second_process_gives_the_same_result(isolated_settings: Settings,
+                                                                        tmp_path: Path) -> None:
+    s = isolated_settings
+    path = tmp_path / "lon.csv"
+    path.write_text(_rows(3000, bad_every=100), encoding="utf-8")
+    here = import_files(settings=s, channel="bulk", paths=[path], batch_size=500, limit=1000)
+    there = import_files(settings=s, channel="bulk", paths=[path], batch_size=500, parallel_min_bytes=0)
+    assert (here.published, here.rejected, here.rows) == (990, 10, 1000)
+    assert (there.published, there.rejected, there.skipped_by_checkpoint, there.rows) == (1980, 20, 1000, 3000)
+    assert [p.line for p in there.problems][:2] == [1101, 1201]
+    topics = Topics.from_settings(s)
+    raw = read_topic(s, topics.raw["bulk"], done=lambda m: len(m) >= 2970, timeout=15)
+    assert len({json.loads(v or b"{}")["id"] for _, v in raw}) == len(raw) == 2970
