@@ -28,7 +28,6 @@ from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage, Message
 from email.parser import BytesParser, Parser
-from email.utils import formataddr
 from typing import Any, ClassVar, cast
 from urllib.parse import parse_qsl
 
@@ -277,7 +276,9 @@ class EmailConnector(Connector):
         if not address:
             raise MalformedPayload("From", "no sender address")
         check_header("FromName", name)
-        pairs.append(("From", formataddr((name, address)) if name else address))
+        check_header("FromFull.Email", address)
+        quoted = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        pairs.append(("From", f"{quoted} <{address}>" if name else address))  # SMTPUTF8 addresses too
         for key, header in (("To", "To"), ("Cc", "Cc"), ("ReplyTo", "Reply-To"), ("Subject", "Subject"),
                             ("Date", "Date")):
             if isinstance(doc.get(key), str) and doc[key]:

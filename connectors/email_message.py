@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email import policy
 from email.header import decode_header, make_header
+from email.errors import MessageError
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.utils import parseaddr
@@ -38,10 +39,29 @@ NOT_CANONICAL = ("received", "return-path", "delivered-to")
 MSGID = re.compile(r"<[^<>\s]+>")
 GMT_OFFSET = re.compile(r"\b(?:GMT|UTC)\s*([+-])(\d{1,2})(?::?(\d{2}))?\s*$", re.IGNORECASE)
 LINE_BREAK = re.compile(r"[\r\n\x00]")
+# What the stdlib parser raises on some malformed headers and parts instead of recording a defect
+# (found by fuzzing mutated fixtures): these become MalformedPayload naming the header or part.
+PARSER_ERRORS = (AttributeError, IndexError, ValueError, TypeError, LookupError, UnicodeError, MessageError)
 
 
 def nfc(text: str) -> str:
     return unicodedata.normalize("NFC", text)
+
+
+def clean(value: Any) -> Any:
+    """Strings made safe for JSON: surrogates the parser left behind repaired, or replaced."""
+    if isinstance(value, str):
+        if not any("\ud800" <= ch <= "\udfff" for ch in value):
+            return value
+        try:
+            return _repair(value)
+        except UnicodeEncodeError:  # a surrogate outside the surrogateescape range
+            return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {k: clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean(v) for v in value]
+    return value
 
 
 def _repair(text: str) -> str:
@@ -120,7 +140,7 @@ def decode_text(payload: bytes, declared: str | None) -> tuple[str, str]:
             continue
         try:
             return nfc(payload.decode(charset)), charset.lower()
-        except (UnicodeDecodeError, LookupError):
+        except (UnicodeDecodeError, LookupError, ValueError):  # ValueError: a NUL inside the charset name
             continue
     return nfc(payload.decode("latin-1")), "latin-1"  # unreachable: latin-1 decodes any byte
 
@@ -130,12 +150,14 @@ def _parse_date(value: str | None, received_at: datetime) -> tuple[datetime, str
     if value:
         value = GMT_OFFSET.sub(lambda m: f"{m.group(1)}{int(m.group(2)):02d}{m.group(3) or '00'}",
                                value.strip())
-        header = policy.default.header_factory("Date", value)
-        when = getattr(header, "datetime", None)
-        if isinstance(when, datetime):
-            if when.tzinfo is None:  # zone missing or -0000: the shop's local time
-                return when.replace(tzinfo=VN_TZ).astimezone(UTC), "assumed_tz"
-            return when.astimezone(UTC), "header"
+        try:
+            when = getattr(policy.default.header_factory("Date", value), "datetime", None)
+            if isinstance(when, datetime):
+                if when.tzinfo is None:  # zone missing or -0000: the shop's local time
+                    return when.replace(tzinfo=VN_TZ).astimezone(UTC), "assumed_tz"
+                return when.astimezone(UTC), "header"
+        except (*PARSER_ERRORS, OverflowError):
+            pass  # unparsable like a missing Date: the receive time, flagged
     return received_at.astimezone(UTC), "received"
 
 
@@ -164,7 +186,7 @@ def _display_name(msg: Message, header: str, decoded: str) -> str:
         name, _ = parseaddr(raw)
         try:
             return nfc(str(make_header(decode_header(name))).strip())
-        except (UnicodeDecodeError, LookupError, ValueError):
+        except PARSER_ERRORS:
             pass
     return _repair(decoded).strip()
 
@@ -249,8 +271,16 @@ def message_event(msg: EmailMessage, source_id: str, received_at: datetime, *, o
         try:
             for value in msg.get_all(name) or []:
                 check_header(field + name, str(value))
-        except ValueError as exc:  # the header registry refuses CR/LF inside an address part
-            raise MalformedPayload(field + name, f"contains a line break (header injection): {exc}") from exc
+                for addr in getattr(value, "addresses", ()):
+                    addr.addr_spec  # noqa: B018 (parse it now: errors name this header)
+        except MalformedPayload:
+            raise
+        except ValueError as exc:
+            if "CR or LF" in str(exc):  # the header registry refuses CR/LF inside an address part
+                raise MalformedPayload(field + name, f"contains a line break (header injection): {exc}") from exc
+            raise MalformedPayload(field + name, f"unparseable header ({type(exc).__name__})") from exc
+        except PARSER_ERRORS as exc:
+            raise MalformedPayload(field + name, f"unparseable header ({type(exc).__name__})") from exc
     senders = _addresses(msg, "From")
     if not senders:
         raise MalformedPayload(field + "From", "no sender address")
@@ -262,14 +292,20 @@ def message_event(msg: EmailMessage, source_id: str, received_at: datetime, *, o
     occurred_at, date_quality = _parse_date(date_raw, received_at)
     charset: str | None = None
     if text is None:
-        text, body_kind, charset = _body(msg, field)
+        try:
+            text, body_kind, charset = _body(msg, field)
+        except PARSER_ERRORS as exc:
+            raise MalformedPayload(f"{field}body", f"unparseable MIME body ({type(exc).__name__})") from exc
     else:
         body_kind = "plain" if text else "none"
     if len(text) > MAX_TEXT_CHARS:
         raise MalformedPayload(f"{field}body.text",
                                f"{len(text)} characters is over the cap of {MAX_TEXT_CHARS}")
     if attachments is None:
-        attachments, attachment_count = _attachments(msg)
+        try:
+            attachments, attachment_count = _attachments(msg)
+        except PARSER_ERRORS as exc:
+            raise MalformedPayload(f"{field}attachments", f"unparseable part ({type(exc).__name__})") from exc
     in_reply_to = _ids(_header_text(msg, "In-Reply-To"))
     references = _ids(_header_text(msg, "References"))
     defects = sorted({type(d).__name__ for d in msg.defects} | {
@@ -282,6 +318,8 @@ def message_event(msg: EmailMessage, source_id: str, received_at: datetime, *, o
         body = raw_body if raw_body is not None else text.encode("utf-8")
         return _canonical_headers(msg).encode("utf-8", "surrogateescape") + b"\n\n" + body
 
+    message_id, date_raw, subject = clean(message_id), clean(date_raw), clean(subject)
+    sender = clean(sender)
     key = idempotency_key(message_id, date_raw, sender["address"], subject, canonical)
     return CloudEvent(
         id=f"email:{key}",
@@ -291,7 +329,7 @@ def message_event(msg: EmailMessage, source_id: str, received_at: datetime, *, o
         time=occurred_at,
         hopnhatchannel="email",
         hopnhatreceived=received_at,
-        data={
+        data=clean({
             "origin": origin, "source_position": position, "idempotency_key": key,
             "date_quality": date_quality, "from": sender,
             "sender": next(iter(_addresses(msg, "Sender")), None),
@@ -302,7 +340,7 @@ def message_event(msg: EmailMessage, source_id: str, received_at: datetime, *, o
             "text": text, "body_kind": body_kind, "charset": charset,
             "attachments": attachments, "attachment_count": attachment_count or len(attachments),
             "defects": defects,
-        },
+        }),
     )
 
 

@@ -269,3 +269,49 @@ def test_sendgrid_parsed_mode_uses_the_declared_charsets() -> None:
     [event] = EmailConnector().parse(b"".join(chunks), "multipart/form-data; boundary=b", "sendgrid", NOW)
     assert event.data["from"]["name"] == "Trần Thanh Thảo" and event.data["text"] == "Shop ơi"
     assert event.data["subject"] == "Hỏi"
+
+
+@pytest.mark.parametrize(("raw", "text"), [
+    (b"From: a@example.vn\r\nMessage-ID: <m@x>\r\nContent-Type: text/plain; charset=\"utf\x00-8\"\r\n\r\nCh\xc3\xa0o",
+     "Chào"),
+    (b"From: =?ut\xfff-8?B?Tmd1eeG7?= =?UTF-8?B?hW4=?= <a@example.vn>\r\nMessage-ID: <m@x>\r\n\r\nx", "x"),
+    (b"From: a@example.vn\r\nMessage-ID: <\xff\xfe@x>\r\nSubject: \xed\xa0\x80\r\n\r\nx", "x"),
+], ids=["nul-in-charset", "bad-charset-in-split-words", "surrogates-in-headers"])
+def test_parser_oddities_still_give_a_serialisable_event(raw: bytes, text: str) -> None:
+    event = events_from_eml(raw, "t", NOW)[0]
+    assert event.data["text"] == text and event.data["from"]["address"] == "a@example.vn"
+    event.model_dump_json()
+
+
+def test_mutated_messages_give_an_event_or_malformed_payload_never_another_error() -> None:
+    """The stdlib parser raises AttributeError, IndexError, HeaderParseError ... on some broken headers
+    (found by this loop before PARSER_ERRORS existed); every one must become MalformedPayload (a 400)."""
+    import random
+
+    rng = random.Random(20261122)
+    seeds = [p.read_bytes() for p in sorted(FIXTURES.glob("*.eml"))]
+    tokens = [b"=?UTF-8?B?", b"?=", b"\r\n", b"<", b">", b"@", b":", b";", b"\x00", b"\xff", b"\xed\xa0\x80",
+              b"=?x-unknown?Q?a?=", b"--", b"=?UTF-8?Q?=0D=0A?=", b"\"", b","]
+    for _ in range(1500):
+        data = bytearray(rng.choice(seeds))
+        for _ in range(rng.randint(1, 6)):
+            at = rng.randrange(len(data) + 1)
+            roll = rng.random()
+            if roll < 0.35:
+                data[at:at] = rng.choice(tokens)
+            elif roll < 0.65:
+                del data[at:at + rng.randint(1, 20)]
+            else:
+                data[at:at] = bytes([rng.randrange(256)])
+        try:
+            event = events_from_eml(bytes(data), "fuzz", NOW)[0]
+        except MalformedPayload:
+            continue
+        event.model_dump_json()
+        EmailConnector().extract(event)
+
+
+def test_postmark_non_ascii_address_is_kept() -> None:
+    body = json.dumps({**POSTMARK, "FromFull": {"Email": "ngân@ví-dụ.vn", "Name": "Võ Thị Kim Ngân"}}).encode()
+    [event] = EmailConnector().parse(body, "application/json", "postmark", NOW)
+    assert event.data["from"] == {"name": "Võ Thị Kim Ngân", "address": "ngân@ví-dụ.vn"}
