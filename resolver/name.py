@@ -176,7 +176,9 @@ def _parse(raw: str) -> NameResult:
     words = [_title_case(w) for w in words]
     display_words, family, middle, given = _split(words, flags)
     display = " ".join(display_words)
-    if not display:
+    # Checked again after reordering: "Van A Nguyen" is the placeholder "Nguyễn Văn A" given-name-first
+    # (hypothesis found it: the display must be a fixed point of parse_name).
+    if not display or _is_placeholder(display_words):
         return NameResult(raw, None, None, reason="placeholder", extra=tuple(extra), flags=tuple(flags))
     return NameResult(raw, display, name_fold_key(display), family, middle, given, None, tuple(extra), tuple(flags))
 

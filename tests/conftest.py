@@ -8,6 +8,7 @@ share state and never skip for lack of an environment variable.
 
 from __future__ import annotations
 
+import os
 import re
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,8 +17,16 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
+from hypothesis import settings as hypothesis_settings
+
 from hopnhat.embedded import embedded_services
 from hopnhat.settings import Settings, psycopg_url
+
+# In CI, property tests draw the same examples every run, so a landing never hinges on a lucky draw;
+# locally they keep exploring (and a failure found there becomes an explicit regression case).
+hypothesis_settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True)
+if os.environ.get("CI"):
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")

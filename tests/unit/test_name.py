@@ -310,3 +310,10 @@ def test_cyrillic_lookalikes_from_pdf_extraction_are_rejected() -> None:
 def test_normalise_name_keeps_its_old_contract() -> None:
     assert normalise_name("  Trần   Văn\tAn ") == "Trần Văn An"
     assert normalise_name(unicodedata.normalize("NFD", "Nguyễn Thị Hồng")) == "Nguyễn Thị Hồng"
+
+
+@pytest.mark.parametrize("raw", ["Van A Nguyen", "VAN A NGUYEN"],
+                         ids=["placeholder-reversed", "placeholder-reversed-caps"])
+def test_placeholder_written_given_name_first_is_still_a_placeholder(raw: str) -> None:
+    # Found by hypothesis: "Nguyễn Văn A" is the Vietnamese "John Doe", in either order.
+    assert parse_name(raw).display is None
