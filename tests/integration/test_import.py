@@ -38,6 +38,12 @@ CDR = (
     '"DOCUMENTATION","1795334400.44","","","1795334400.44",1\n'
 )
 
+INVOICES = ("Mã hóa đơn;Thời gian;Mã KH;Khách hàng;Điện thoại;Khách cần trả;Mã hàng;Tên hàng;Số lượng;Đơn giá;"
+            "Thành tiền\n"
+            "HD000123;22/11/2026 16:05;KV042;Nguyễn Thị Lan;912345678;1.250.000 ₫;CF01;Cà phê hạt Robusta 1kg;4;"
+            "250.000;1.000.000\n"
+            "HD000123;22/11/2026 16:05;KV042;Nguyễn Thị Lan;912345678;1.250.000 ₫;TR02;Trà sen;1;250.000;250.000\n")
+
 
 @pytest.fixture
 def stack(isolated_settings: Settings) -> Iterator[Settings]:
@@ -62,16 +68,25 @@ def test_imported_rows_become_interactions_on_the_right_customers_and_reimport_i
     calls = import_files(settings=stack, channel="asterisk_cdr", paths=[cdr], source_id="pbx-hcm")
     assert (calls.rows, calls.published, calls.rejected) == (2, 2, 0)
 
-    assert wait_rows(stack.database_url or "", "SELECT count(*) FROM interactions", 5) == 5
+    invoices = tmp_path / "hoa-don.csv"
+    invoices.write_text(INVOICES, encoding="utf-8")
+    orders = import_files(settings=stack, channel="pos_export", paths=[invoices], source_id="kiotviet-q1")
+    assert (orders.rows, orders.published) == (1, 1)  # two detail lines, one invoice
+
+    assert wait_rows(stack.database_url or "", "SELECT count(*) FROM interactions", 6) == 6
     with psycopg.connect(stack.database_url or "") as conn:
         by_customer = conn.execute(
             """SELECT coalesce(c.merged_into, c.id), array_agg(i.kind ORDER BY i.kind)
                FROM interactions i JOIN customers c ON c.id = i.customer_id GROUP BY 1""").fetchall()
         lan = conn.execute("""SELECT coalesce(c.merged_into, c.id) FROM identifiers d JOIN customers c
                               ON c.id = d.customer_id WHERE d.type = 'phone' AND d.value = '+84912345678'""").fetchone()
+        order = conn.execute("SELECT amount_vnd, payload FROM interactions WHERE kind = 'order'").fetchone()
     kinds = {str(k): sorted(v) for k, v in by_customer}
-    assert sorted(kinds.values()) == [["call", "list_import"], ["call", "list_import"], ["list_import"]]
-    assert lan is not None and kinds[str(lan[0])] == ["call", "list_import"]
+    assert sorted(kinds.values()) == [["call", "list_import"], ["call", "list_import", "order"], ["list_import"]]
+    assert lan is not None and kinds[str(lan[0])] == ["call", "list_import", "order"]
+    assert order is not None and order[0] == 1_250_000
+    lines = [(line["sku"], line["amount_vnd"]) for line in order[1]["lines"]]
+    assert lines == [("CF01", 1_000_000), ("TR02", 250_000)]
 
     again = import_files(settings=stack, channel="bulk", paths=[leads], options=mapping, source_id="crm-cu")
     assert (again.published, again.skipped_by_checkpoint) == (0, 5)
@@ -80,12 +95,12 @@ def test_imported_rows_become_interactions_on_the_right_customers_and_reimport_i
     edited.write_text(LEADS + "KH006,Đỗ Minh Tâm,0977 888 999,,,\n", encoding="utf-8")
     more = import_files(settings=stack, channel="bulk", paths=[edited], options=mapping, source_id="crm-cu")
     assert more.published == 4
-    assert wait_rows(stack.database_url or "", "SELECT count(*) FROM interactions", 6) == 6
+    assert wait_rows(stack.database_url or "", "SELECT count(*) FROM interactions", 7) == 7
     with psycopg.connect(stack.database_url or "") as conn:
         import time
 
         time.sleep(1.0)  # give a wrongly duplicated row time to appear
-        assert conn.execute("SELECT count(*) FROM interactions").fetchone() == (6,)
+        assert conn.execute("SELECT count(*) FROM interactions").fetchone() == (7,)
 
 
 def _rows(n: int, bad_every: int = 0) -> str:
