@@ -132,7 +132,8 @@ def test_imap_poller_publishes_checkpoints_and_resumes_without_duplicates(isolat
         server.mailbox.append((FIXTURES / "alternative-with-attachment.eml").read_bytes())
         bad_uid = server.mailbox.append(b"To: cskh@shop.example.vn\r\nSubject: no sender\r\n\r\nx\r\n")
         env = {k: v for k, v in os.environ.items() if not k.startswith("HOPNHAT_")}
-        env.update(settings_env(s), HOPNHAT_IMAP_PASSWORD=server.password)
+        env.update(settings_env(s))
+        assert env["HOPNHAT_IMAP_PASSWORD"] == server.password  # the child gets the secret, not its mask
         cli = subprocess.run([sys.executable, "-m", "hopnhat.cli.main", "imap-poll", "--once", "--json"],
                              env=env, capture_output=True, text=True, timeout=60)
         assert cli.returncode == 0, cli.stderr

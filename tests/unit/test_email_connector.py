@@ -315,3 +315,21 @@ def test_postmark_non_ascii_address_is_kept() -> None:
     body = json.dumps({**POSTMARK, "FromFull": {"Email": "ngân@ví-dụ.vn", "Name": "Võ Thị Kim Ngân"}}).encode()
     [event] = EmailConnector().parse(body, "application/json", "postmark", NOW)
     assert event.data["from"] == {"name": "Võ Thị Kim Ngân", "address": "ngân@ví-dụ.vn"}
+
+
+def test_bare_message_id_gets_its_brackets() -> None:
+    raw = b"From: a@example.vn\r\nMessage-ID: 12345@local\r\nIn-Reply-To: <p@x>\r\n\r\nx"
+    data = _one(raw)
+    assert (data["message_id"], data["thread_root"]) == ("<12345@local>", "<p@x>")
+    assert "InvalidHeaderDefect" in data["defects"]
+
+
+def test_unquoted_from_line_in_an_mbox_body_splits_the_message_and_is_reported(tmp_path: Path) -> None:
+    """CPython reads mboxo: any line starting `From ` opens a new message (reference note §5)."""
+    path = tmp_path / "hand-made.mbox"
+    path.write_bytes(b"From lan@example.vn Sun Nov 22 14:05:09 2026\n"
+                     + _eml("thread-2.eml").replace(b"\r\n", b"\n")
+                     + b"From here on, t\xc3\xb4i mu\xe1\xbb\x91n h\xe1\xbb\x8fi th\xc3\xaam\n\n")
+    items = list(iter_mbox(path, "backup", NOW))
+    assert [type(item).__name__ for _, item in items] == ["CloudEvent", "MalformedPayload"]
+    assert getattr(items[1][1], "field") == "message[1].message"  # the split-off tail: empty
