@@ -9,7 +9,8 @@ The mapping is applied while reading (once per header), so each event carries ca
 names and `extract()` needs no mapping. Event id: `bulk:<source>:<record id>` when the mapping
 names a record-id column, else `bulk:<source>:<file sha256>:<line>` (re-importing the same file is
 a no-op downstream; an edited file is a new file). Birth date, gender, address and province go to
-`RawContact.attributes` (`birth_date`, `gender`, `address`, `province`) until RawContact has fields.
+`RawContact.attributes` (`birth_date`, `gender`, `address`, `province`); address and province also
+become `RawContact.address`, which the normaliser resolves to a province code.
 """
 
 from __future__ import annotations
@@ -193,7 +194,17 @@ class BulkConnector(FileConnector):
             phones=list(data.get("phones", [])),
             emails=list(data.get("emails", [])),
             channel_ids=[(k, v) for k, v in data.get("channel_ids", {}).items()],
+            # The address column (with the province column appended when the address lacks it) is
+            # normalised like any channel's address; both raw columns also stay in the attributes.
+            address=_full_address(data.get("fields", {})),
             attributes=attributes,
             summary=f"Imported from list {data['source']}",
             payload={"line": data.get("line"), "extra": data.get("extra", {})},
         )
+
+
+def _full_address(fields: dict[str, str]) -> str | None:
+    address, province = fields.get("address", "").strip(), fields.get("province", "").strip()
+    if address and province and province.casefold() not in address.casefold():
+        return f"{address}, {province}"
+    return address or province or None

@@ -135,6 +135,10 @@ def test_bulk_list_without_mapping_reads_vietnamese_headers_and_reports_every_ba
         assert contact.interaction_kind == "list_import"
         assert not isinstance(canonical_event(contact, event.id), Rejected)
     assert connector.extract(lan).attributes["birth_date"] == "1990-03-05"
+    lan_event = canonical_event(connector.extract(lan), lan.id)
+    assert not isinstance(lan_event, Rejected) and lan_event.address is not None
+    assert lan_event.address.raw == "12 Nguyễn Huệ, TP HCM" and lan_event.address.province_code == "79"
+    assert connector.extract(binh).address is None
 
 
 MAPPING = {"columns": {"record_id": "Mã KH", "full_name": "Tên khách", "phones": ["Di động", "Cố định"],
