@@ -58,6 +58,12 @@ class Settings(BaseSettings):
     facebook_graph_url: str = Field(default="https://graph.facebook.com/v25.0",
                                     description="Graph API base URL, version pinned")
     max_body_bytes: int = Field(default=256 * 1024, description="Webhook bodies above this get 413")
+    channel_max_body_bytes: dict[str, int] = Field(
+        # SendGrid Inbound Parse posts whole messages (up to 30 MB) and retries only 5xx: a 413 there
+        # loses the mail for good (docs/connectors/email.md), so email gets room for attachments.
+        default_factory=lambda: {"email": 40 * 1024 * 1024},
+        description="Per-channel override of max_body_bytes, e.g. '{\"email\": 41943040}'",
+    )
     resolve_batch_size: int = Field(default=500, ge=1, description="Max events per resolver micro-batch")
     resolve_linger_s: float = Field(default=0.2, gt=0, description="Max wait to fill a micro-batch")
     broker_session_timeout_s: float = Field(

@@ -86,7 +86,7 @@ def build_router(settings: Settings) -> APIRouter:
         connector = connector_for(channel)
         if not settings.has_source(channel, source_id):
             raise UnknownSource(f"no secret configured for {channel} source {source_id!r}")
-        body = await read_body(request, settings.max_body_bytes)
+        body = await read_body(request, settings.channel_max_body_bytes.get(channel, settings.max_body_bytes))
         if connector.is_unsigned_probe(request.headers, body):
             log.info("unsigned registration probe channel=%s source=%s: 200, nothing published", channel, source_id)
             return JSONResponse({"status": "probe", "events": []})

@@ -294,6 +294,7 @@ def test_event_ids_are_stable_across_redelivery(channel: str) -> None:
 
 def _client(fx: ChannelFixtures, channel: str) -> TestClient:
     settings = Settings(secrets={channel: {fx.secret_id: fx.secret.decode()}}, max_body_bytes=4096,
+                        channel_max_body_bytes={},
                         kafka_bootstrap="127.0.0.1:9")  # never reached: every case here is refused first
     return TestClient(create_app(settings))
 

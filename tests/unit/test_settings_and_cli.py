@@ -49,3 +49,11 @@ def test_migrate_without_database_url_explains(monkeypatch: pytest.MonkeyPatch,
 def test_every_verb_has_help(verb: str) -> None:
     result = CliRunner().invoke(cli, [verb, "--help"])
     assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_email_webhooks_get_room_for_attachments_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = load_settings()
+    assert settings.max_body_bytes == 256 * 1024
+    assert settings.channel_max_body_bytes["email"] >= 30 * 1024 * 1024  # SendGrid's documented maximum
+    monkeypatch.setenv("HOPNHAT_CHANNEL_MAX_BODY_BYTES", '{"email": 1048576}')
+    assert load_settings().channel_max_body_bytes == {"email": 1048576}
