@@ -129,3 +129,16 @@ def stable_digest(data: Any) -> str:
     """A short, stable hash of JSON-able data (key order does not matter)."""
     text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
+def decode_json_object(body: bytes) -> dict[str, Any]:
+    """A webhook body that must be one JSON object; MalformedPayload("body", ...) says why not."""
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise MalformedPayload("body", f"not valid UTF-8 at byte {exc.start}") from exc
+    except json.JSONDecodeError as exc:
+        raise MalformedPayload("body", f"invalid JSON at line {exc.lineno} column {exc.colno}") from exc
+    if not isinstance(data, dict):
+        raise MalformedPayload("body", "expected a JSON object")
+    return data

@@ -23,8 +23,8 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, ClassVar
 
-from connectors.base import Connector, parse_timestamp
-from connectors.pos import decode_json_object, obj, required_id, text
+from connectors.base import Connector, decode_json_object, parse_timestamp
+from connectors.pos import obj, required_id, text
 from schema.contact import RawContact
 from schema.errors import InvalidSignature, MalformedPayload
 from schema.events import CloudEvent

@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar, Protocol
 
-from connectors.base import Connector, hmac_sha256_hex, parse_timestamp, stable_digest
+from connectors.base import Connector, decode_json_object, hmac_sha256_hex, parse_timestamp, stable_digest
 from schema.contact import RawContact
 from schema.errors import HandshakeRefused, InvalidSignature, MalformedPayload
 from schema.events import CloudEvent, IdentifierType
@@ -50,18 +50,6 @@ class LeadFetcher(Protocol):
     never in the webhook."""
 
     async def fetch_lead(self, leadgen_id: str, page_id: str) -> Mapping[str, Any]: ...
-
-
-def _decode(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise MalformedPayload("body", f"not valid UTF-8 at byte {exc.start}") from exc
-    except json.JSONDecodeError as exc:
-        raise MalformedPayload("body", f"invalid JSON at line {exc.lineno} column {exc.colno}") from exc
-    if not isinstance(data, dict):
-        raise MalformedPayload("body", "expected a JSON object")
-    return data
 
 
 def _obj(parent: Mapping[str, Any], key: str, path: str, required: bool = True) -> Mapping[str, Any] | None:
@@ -148,7 +136,7 @@ class FacebookConnector(Connector):
         return challenge
 
     def parse(self, body: bytes, content_type: str, source_id: str, received_at: datetime) -> list[CloudEvent]:
-        doc = _decode(body)
+        doc = decode_json_object(body)
         if doc.get("object") != "page":
             raise MalformedPayload("object", f"expected 'page' (the only object subscribed), got {doc.get('object')!r}")
         entries = doc.get("entry")

@@ -27,8 +27,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
-from connectors.base import Connector, parse_timestamp, stable_digest
-from connectors.pos import decode_json_object, items, required_id, source_id_text, text, vnd
+from connectors.base import Connector, decode_json_object, parse_timestamp, stable_digest
+from connectors.pos import items, required_id, source_id_text, text, vnd
 from schema.contact import RawContact
 from schema.errors import InvalidSignature, MalformedPayload
 from schema.events import CloudEvent

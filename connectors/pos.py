@@ -11,24 +11,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from schema.errors import InvalidSignature, MalformedPayload
-
-
-def decode_json_object(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise MalformedPayload("body", f"not valid UTF-8 at byte {exc.start}") from exc
-    except json.JSONDecodeError as exc:
-        raise MalformedPayload("body", f"invalid JSON at line {exc.lineno} column {exc.colno}") from exc
-    if not isinstance(data, dict):
-        raise MalformedPayload("body", "expected a JSON object")
-    return data
 
 
 def vnd(value: Any, field: str) -> int | None:

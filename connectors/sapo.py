@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
-from connectors.base import Connector, parse_timestamp
-from connectors.pos import (decode_json_object, items, obj, required_id, source_id_text, text,
+from connectors.base import Connector, decode_json_object, parse_timestamp
+from connectors.pos import (items, obj, required_id, source_id_text, text,
                            verify_base64_hmac_sha256, vnd)
 from schema.contact import RawContact
 from schema.errors import MalformedPayload

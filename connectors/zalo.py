@@ -33,7 +33,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from connectors.base import Connector
+from connectors.base import Connector, decode_json_object
 from schema.contact import RawContact
 from schema.errors import InvalidSignature, MalformedPayload
 from schema.events import CloudEvent, IdentifierType
@@ -43,18 +43,6 @@ OA_SENDS_RECEIPTS = {"user_received_message", "user_seen_message"}
 # 12 h by the older account), so only clearly stale or future-dated bodies are refused.
 MAX_AGE = timedelta(hours=24)
 MAX_FUTURE = timedelta(minutes=5)
-
-
-def _decode(body: bytes) -> dict[str, Any]:
-    try:
-        data = json.loads(body.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        raise MalformedPayload("body", f"not valid UTF-8 at byte {exc.start}") from exc
-    except json.JSONDecodeError as exc:
-        raise MalformedPayload("body", f"invalid JSON at line {exc.lineno} column {exc.colno}") from exc
-    if not isinstance(data, dict):
-        raise MalformedPayload("body", "expected a JSON object")
-    return data
 
 
 def _get(doc: Mapping[str, Any], path: str) -> Any:
@@ -174,7 +162,7 @@ class ZaloConnector(Connector):
 
     def secret_id(self, source_id: str, body: bytes) -> str:
         """`<app_id>:<oa_id>`: the OA Secret Key of the OA this event belongs to, under the app of the URL."""
-        doc = _decode(body)
+        doc = decode_json_object(body)
         app_id = _id(doc, "app_id")
         if app_id != source_id:
             raise InvalidSignature(f"event is for Zalo app {app_id}, not the app {source_id} of this URL")
@@ -197,7 +185,7 @@ class ZaloConnector(Connector):
             raise InvalidSignature("X-ZEvent-Signature header missing")
         if not given.startswith("mac="):
             raise InvalidSignature("X-ZEvent-Signature must be mac=<hex>")
-        doc = _decode(body)
+        doc = decode_json_object(body)
         app_id = str(_id(doc, "app_id"))
         ts, when = _timestamp(doc)
         if not hmac.compare_digest(given[4:].strip().lower(), zalo_signature(app_id, body, ts, secret)):
@@ -207,7 +195,7 @@ class ZaloConnector(Connector):
             raise InvalidSignature(f"timestamp {ts} is outside the accepted window (24 h old to 5 min ahead)")
 
     def parse(self, body: bytes, content_type: str, source_id: str, received_at: datetime) -> list[CloudEvent]:
-        doc = _decode(body)
+        doc = decode_json_object(body)
         name = doc.get("event_name")
         if not isinstance(name, str) or not name:
             raise MalformedPayload("event_name", "missing")
