@@ -1,15 +1,19 @@
 """Benchmark: ingest rates into raw.<channel>, broker-acknowledged, on the embedded broker and database.
 
-    python bench/ingest.py [--parts file] [--rows 200000] [--batch-size 5000]
+    python bench/ingest.py [--parts file,webhook] [--rows 200000] [--batch-size 5000]
+                           [--webhook-events 50000] [--webhook-batch 50] [--concurrency 16]
 
-Parts (each adds its figures to the final JSON line; more parts, e.g. a `webhook` one with
-`webhook_events_per_s`, plug into PARTS):
+Parts (each adds its figures to the final JSON line; more parts plug into PARTS):
   file   `hopnhat import bulk` over a generated Vietnamese contact list (CSV, UTF-8 with BOM, names
          with diacritics, phones in mixed local formats, 1 % bad rows) -> `file_rows_per_s` = rows /
          (start of import -> last batch acknowledged by the broker and checkpointed). To show where the
          time goes it also measures, on the same file: reading + parsing + serialising alone
          (`file_parse_rows_per_s`, no I/O) and producing the already serialised records alone
          (`file_produce_rows_per_s`, acks=all, same batching).
+  webhook  the real `hopnhat serve` (no worker) receiving signed Meta deliveries that batch
+         --webhook-batch Messenger messages each -> `webhook_events_per_s` (events, not requests, as
+         the issue counts batched deliveries), then signed web form posts of one event each ->
+         `webhook_single_events_per_s`. 2xx only after the broker acknowledged every event.
 
 Starts the embedded Tansu broker and PostgreSQL (or uses HOPNHAT_KAFKA_BOOTSTRAP /
 HOPNHAT_DATABASE_URL). Progress on stderr, one final JSON line on stdout.
@@ -38,7 +42,7 @@ from aiokafka import AIOKafkaProducer  # noqa: E402
 
 from connectors import load_connector  # noqa: E402
 from connectors.tabular import BadRow, FileConnector  # noqa: E402
-from hopnhat.embedded import embedded_services  # noqa: E402
+from hopnhat.embedded import embedded_services, free_port  # noqa: E402
 from hopnhat.importer import import_files  # noqa: E402
 from hopnhat.migrate import migrate  # noqa: E402
 from hopnhat.settings import Settings  # noqa: E402
@@ -118,14 +122,81 @@ def file_part(s: Settings, rows: int, batch_size: int, seed: int, parallel_min_m
     }
 
 
+FB_APP, FB_PAGE, FB_SECRET = "1517776481860111", "104523871234567", "bench-app-secret"
+
+
+def messenger_delivery(first: int, items: int, now_ms: int) -> bytes:
+    """One Meta delivery batching `items` Messenger messages from different people (as Meta batches)."""
+    entry = [{"id": FB_PAGE, "time": now_ms, "messaging": [
+        {"sender": {"id": f"67231455{first + i:08d}"}, "recipient": {"id": FB_PAGE}, "timestamp": now_ms,
+         "message": {"mid": f"m_bench_{first + i}", "text": "Chào shop, áo size M còn không ạ? Giá 250.000đ"}}
+        for i in range(items)]}]
+    # Meta escapes non-ASCII as \uXXXX on the wire; the signature is over these exact bytes.
+    return json.dumps({"object": "page", "entry": entry}, ensure_ascii=True).encode()
+
+
+async def post_deliveries(url: str, bodies: list[bytes], headers: Callable[[bytes], dict[str, str]],
+                          concurrency: int) -> tuple[float, int]:
+    """POST every body with `concurrency` single-connection clients; (seconds, count of 2xx)."""
+    import httpx
+
+    queue = list(reversed(bodies))
+    ok = 0
+
+    async def worker() -> None:
+        nonlocal ok
+        async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=1)) as client:
+            while queue:
+                body = queue.pop()
+                response = await client.post(url, content=body, headers=headers(body))
+                ok += response.status_code == 200
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return time.perf_counter() - t0, ok
+
+
+def webhook_part(s: Settings, events: int, batch: int, concurrency: int, seed: int) -> dict[str, Any]:
+    """Webhook events/s to broker-acked through the real `hopnhat serve` (no worker running):
+    Meta deliveries batching `batch` messages each, and web form posts of one event each."""
+    from connectors.base import hmac_sha256_hex
+    from hopnhat.processes import running_stack
+    from hopnhat.sample import generate
+    from hopnhat.webform_client import post_visits
+
+    s = (s.with_secret("facebook", FB_APP, FB_SECRET).with_secret("webform", "bench", "form-secret")
+         .model_copy(update={"http_port": free_port()}))
+    now_ms = int(time.time() * 1000)
+    bodies = [messenger_delivery(i, batch, now_ms) for i in range(0, events, batch)]
+    _, visits = generate(max(1, events // 10 // 2), seed)
+    with running_stack(s, workers=0):
+        base = f"http://{s.http_host}:{s.http_port}"
+        fb_s, fb_ok = asyncio.run(post_deliveries(
+            f"{base}/webhooks/facebook/{FB_APP}", bodies,
+            lambda b: {"content-type": "application/json",
+                       "x-hub-signature-256": "sha256=" + hmac_sha256_hex(FB_SECRET.encode(), b)}, concurrency))
+        forms = asyncio.run(post_visits(base, "bench", "form-secret", visits, concurrency=concurrency))
+    fb_events = fb_ok * batch
+    print(f"webhook: {fb_events} batched events in {fb_s:.1f}s, {forms.accepted} single posts in "
+          f"{forms.seconds:.1f}s", file=sys.stderr)
+    return {"webhook_events_per_s": round(fb_events / fb_s, 1), "webhook_events": fb_events,
+            "webhook_batch": batch, "webhook_requests_per_s": round(fb_ok / fb_s, 1),
+            "webhook_single_events_per_s": round(forms.accepted / forms.seconds, 1),
+            "webhook_concurrency": concurrency}
+
+
 PARTS: dict[str, Callable[[Settings, argparse.Namespace], dict[str, Any]]] = {
     "file": lambda s, a: file_part(s, a.rows, a.batch_size, a.seed, a.parallel_min_mb),
+    "webhook": lambda s, a: webhook_part(s, a.webhook_events, a.webhook_batch, a.concurrency, a.seed),
 }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--parts", default="file", help=f"comma-separated, of: {', '.join(PARTS)}")
+    parser.add_argument("--parts", default="file,webhook", help=f"comma-separated, of: {', '.join(PARTS)}")
+    parser.add_argument("--webhook-events", type=int, default=50_000, help="messages in Meta deliveries")
+    parser.add_argument("--webhook-batch", type=int, default=50, help="messages per Meta delivery")
+    parser.add_argument("--concurrency", type=int, default=16, help="parallel HTTP connections")
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--batch-size", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=84)
