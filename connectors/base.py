@@ -39,11 +39,12 @@ import hmac
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
+from resolver.timeparse import to_utc
 from schema.contact import RawContact
-from schema.errors import InvalidSignature, MalformedPayload
+from schema.errors import InvalidSignature, MalformedPayload, NormalisationError
 from schema.events import CloudEvent
 
 VN_TZ = timezone(timedelta(hours=7), "Asia/Ho_Chi_Minh")  # no DST since 1975
@@ -102,27 +103,13 @@ def verify_hmac_sha256(header_value: str | None, secret: bytes, body: bytes, pre
         raise InvalidSignature("signature does not match the body")
 
 
-def parse_timestamp(value: Any, field: str, default_tz: timezone = VN_TZ) -> datetime:
-    """ISO 8601 or epoch seconds/milliseconds -> aware UTC datetime; naive times are the source's zone."""
-    if isinstance(value, bool):
-        raise MalformedPayload(field, "expected a timestamp, got a boolean")
-    if isinstance(value, int | float) or (isinstance(value, str) and value.strip().isdigit()):
-        number = float(value)
-        if number > 1e11:  # milliseconds: 1e11 s is the year 5138
-            number /= 1000.0
-        try:
-            return datetime.fromtimestamp(number, UTC)
-        except (OverflowError, OSError, ValueError) as exc:
-            raise MalformedPayload(field, f"epoch out of range: {value}") from exc
-    if not isinstance(value, str):
-        raise MalformedPayload(field, f"expected an ISO 8601 string, got {type(value).__name__}")
+def parse_timestamp(value: Any, field: str, source_tz: str = "Asia/Ho_Chi_Minh") -> datetime:
+    """ISO 8601, day-first dates or epoch s/ms/µs/ns -> aware UTC datetime; naive times are the source's
+    zone. One parser for every channel (resolver.timeparse.to_utc); a bad value is a MalformedPayload."""
     try:
-        parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise MalformedPayload(field, f"not an ISO 8601 timestamp: {value[:40]!r}") from exc
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=default_tz)
-    return parsed.astimezone(UTC)
+        return to_utc(value, source_tz, field)
+    except NormalisationError as exc:
+        raise MalformedPayload(field, exc.reason) from exc
 
 
 def stable_digest(data: Any) -> str:
