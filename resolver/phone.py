@@ -72,7 +72,9 @@ LEGACY_AREA_CODE = {
 _OLD_3_DIGIT_CODES = {code for code in LEGACY_AREA_CODE if len(code) == 3}
 _BRACKETED_CODE = re.compile(r"^\s*\(\s*0?(\d{1,3})\s*\)")
 
-_SIMPLE = re.compile(r"\+?[\d .\-()]{1,24}", re.ASCII)
+# "(+84) 912-345-678" (a sixth of the bench's fields) is simple too: the messy path reaches the same
+# digits and flags, at ~16 us instead of ~7. A spaced dash stays messy: it may separate two numbers.
+_SIMPLE = re.compile(r"\+?[\d .\-()]{1,24}|\(\+\d{1,3}\) ?\d[\d .\-]{0,20}", re.ASCII)
 _SPREADSHEET_INT = re.compile(r"\d+\.0")
 _SCIENTIFIC = re.compile(r"\d(?:[.,]\d+)?[eE][+-]?\d+")
 _NOT_DIGIT = re.compile(r"\D", re.ASCII)
@@ -138,7 +140,7 @@ def split_phone_field(raw: str) -> list[str]:
 
 
 def _add_span(text: str, spans: list[list[int]], start: int, end: int) -> None:
-    digits = sum(ch.isdigit() for ch in text[start:end])
+    digits = sum(map(str.isdigit, text[start:end]))  # map over the C method: ~2x the generator
     if digits:
         spans.append([start, end, digits])
 
@@ -152,21 +154,31 @@ def normalise_phone(raw: str, default_region: str = "VN") -> PhoneResult:
     text = raw.strip()
     if not _is_simple(text):
         return _normalise_messy(raw, default_region)
-    bracket = _BRACKETED_CODE.match(text) if text.startswith("(") else None
-    return _normalise_digits(raw, text, (), bracket.group(1) if bracket else None, default_region)
+    return _normalise_simple(raw, text, default_region)
 
 
 def normalise_phone_field(raw: str, default_region: str = "VN") -> list[PhoneResult]:
     """All numbers of a field, each normalised; an empty or digit-free field gives one invalid result."""
-    parts = [raw] if _is_simple(raw.strip()) else split_phone_field(raw)
+    # The same steps as normalise_phone(raw) for a one-number field, without testing _is_simple twice
+    # (~0.6 us of the ~7 us a typical value costs).
+    text = raw.strip()
+    if _is_simple(text):
+        return [_normalise_simple(raw, text, default_region)]
+    parts = split_phone_field(raw)
     if len(parts) <= 1:
-        return [normalise_phone(raw, default_region)]
+        return [_normalise_messy(raw, default_region)]
     return [normalise_phone(part, default_region) for part in parts]
+
+
+def _normalise_simple(raw: str, text: str, region: str) -> PhoneResult:
+    bracket = _BRACKETED_CODE.match(text) if text.startswith("(") else None
+    return _normalise_digits(raw, text, (), bracket.group(1) if bracket else None, region)
 
 
 def _is_simple(text: str) -> bool:
     """Digits, spaces, dots, dashes, brackets and at most one number's worth of digits: the fast path."""
-    return bool(_SIMPLE.fullmatch(text)) and not text.endswith(".0") and sum(map(str.isdigit, text)) <= 15
+    return (bool(_SIMPLE.fullmatch(text)) and not text.endswith(".0") and sum(map(str.isdigit, text)) <= 15
+            and not (text.startswith("(+") and " - " in text))
 
 
 def _normalise_messy(raw: str, region: str) -> PhoneResult:
@@ -232,10 +244,11 @@ def _normalise_digits(raw: str, text: str, flags: tuple[Flag, ...], bracketed: s
         return _invalid(raw, "too-short", flags)
     if len(set(nsn)) == 1 or nsn in _PLACEHOLDER_NSN or _is_round(nsn):
         return _invalid(raw, "placeholder", flags + (_PLACEHOLDER_FLAG,))
-    if lost_zero and not _LEGACY_NSN.fullmatch(nsn):
+    is_legacy = _LEGACY_NSN.fullmatch(nsn) is not None
+    if lost_zero and not is_legacy:
         flags += (Flag("lost_trunk_zero", "the leading 0 was missing (a numeric spreadsheet cell drops it)"),)
     legacy = None
-    if _LEGACY_NSN.fullmatch(nsn):
+    if is_legacy:
         legacy = "+84" + nsn
         old = "0" + nsn[:3]
         nsn = LEGACY_MOBILE_PREFIX[nsn[:3]] + nsn[3:]

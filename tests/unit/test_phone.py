@@ -1,8 +1,16 @@
 import unicodedata
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from resolver.phone import LEGACY_AREA_CODE, normalise_phone, normalise_phone_field, split_phone_field
+from resolver.phone import (
+    LEGACY_AREA_CODE,
+    _normalise_messy,
+    normalise_phone,
+    normalise_phone_field,
+    split_phone_field,
+)
 
 # Cases from ../shared/reference/vn_phone.md sections 6 and 8 (measured with phonenumbers 9.0.43).
 VALID = [
@@ -401,3 +409,13 @@ def test_common_path_does_not_call_phonenumbers(monkeypatch: pytest.MonkeyPatch)
     for raw in ("0912345678", "0912.345.678", "+84 912 345 678", "01662345678", "024 3812 3456", "1800 1091",
                 "0511 3812345", "SĐT: 0912345678", "0123456789"):
         assert normalise_phone(raw).kind in ("mobile", "landline", "service", "invalid")
+
+
+@given(cc=st.sampled_from(["84", "840", "1", "44", "65", "86", "0"]), space=st.sampled_from(["", " "]),
+       rest=st.text(alphabet="0123456789 .-", min_size=1, max_size=22))
+def test_bracketed_country_code_fast_path_agrees_with_messy_path(cc: str, space: str, rest: str) -> None:
+    """"(+84) 912-345-678" takes the fast path; it must give what the messy path (split, strip) gives."""
+    raw = f"(+{cc}){space}{rest}"
+    parts = split_phone_field(raw)
+    messy = [_normalise_messy(raw, "VN")] if len(parts) <= 1 else [normalise_phone(p) for p in parts]
+    assert normalise_phone_field(raw) == messy
