@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from resolver.family_names import COMMON_GIVEN_NAMES, FAMILY_NAMES, MIDDLE_MARKERS, MINORITY_FAMILY_NAMES
 
@@ -68,6 +69,9 @@ _TONE_MARKS = set(_TONES)
 _VOWEL_MARKS = {"\u0302", "\u0306", "\u031b"}  # circumflex, breve, horn
 
 
+# Pure, and names reuse a small vocabulary of syllables (a few thousand): cached per token. Measured
+# on the bench/normalise.py names: parse_name without its own cache 38.4 -> 35.4 us per name.
+@lru_cache(maxsize=16_384)
 def is_vietnamese_syllable(token: str) -> bool:
     """A well-formed Vietnamese syllable: valid onset, nucleus and coda, at most one tone mark."""
     decomposed = unicodedata.normalize("NFD", token.casefold())
