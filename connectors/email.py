@@ -32,7 +32,7 @@ from typing import Any, ClassVar, cast
 from urllib.parse import parse_qsl
 
 from connectors import p256
-from connectors.base import Connector
+from connectors.base import Connector, decode_json_object
 from connectors.email_message import (
     MAX_ATTACHMENTS,
     body_bytes,
@@ -250,14 +250,7 @@ class EmailConnector(Connector):
                              attachment_count=int(count) if count.isdigit() else 0)
 
     def _postmark(self, body: bytes, source_id: str, received_at: datetime) -> CloudEvent:
-        try:
-            doc = json.loads(body.decode("utf-8"))
-        except UnicodeDecodeError as exc:
-            raise MalformedPayload("body", f"not valid UTF-8 at byte {exc.start}") from exc
-        except json.JSONDecodeError as exc:
-            raise MalformedPayload("body", f"invalid JSON at line {exc.lineno} column {exc.colno}") from exc
-        if not isinstance(doc, dict):
-            raise MalformedPayload("body", "expected a JSON object")
+        doc = decode_json_object(body)
         if isinstance(doc.get("RawEmail"), str) and doc["RawEmail"].strip():
             raw = doc["RawEmail"].encode("utf-8")
             return message_event(parse_message(raw, "RawEmail."), source_id, received_at, origin="postmark",
