@@ -1,0 +1,217 @@
+"""The identity-resolution engine: source records in, one cluster (customer) per real person out.
+
+Pure code, no I/O: the bulk path (`hopnhat resolve`, bench/er_*.py) calls `resolve_records`; the
+stream resolves each micro-batch with the same protection and scoring (resolver/plan.py).
+
+Stages, in order (docs/MATCHING.md has the reasoning and the numbers):
+
+1. **Deterministic stitching.** Records sharing an identifier join, in time order, through
+   `GuardedClusters` (merge protection: birth-date and national-id conflicts, per-type limits).
+   A phone or email held by clearly different people is *shared*: it then joins only records that
+   also agree on the name.
+2. **Probabilistic matching** of what stitching left apart: blocking rules propose pairs,
+   rapidfuzz compares them column-wise, Fellegi–Sunter weights (u from random pairs, m by EM,
+   term-frequency adjusted names) give each pair a match probability.
+3. **Decisions.** Above `merge_threshold` a pair merges, strongest first, through the same
+   protection — but only if something besides the name agrees (`min_non_name_bits`): a common
+   name alone never merges. Between the thresholds, or refused by protection, it goes to review.
+
+Every union is kept as evidence: the identifier that linked, or the per-field levels and weights.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from resolver.blocking import DEFAULT_RULES, BlockingStats, candidate_pairs, rule_pairs
+from resolver.comparisons import FIELDS, LEVELS, NAME_FIELDS, RecordColumns
+from resolver.fellegi_sunter import MatchParameters, probability, score, train
+from resolver.features import MatchRecord, match_record
+from resolver.protection import GuardedClusters, names_compatible, shared_identifiers
+from schema.events import CanonicalEvent
+
+CUSTOMER_NAMESPACE = uuid.UUID("6f1d6c2e-8f0b-5c3a-9d57-686f706e6861")  # same as resolver/plan.py
+NON_NAME = np.array([name not in NAME_FIELDS for name in FIELDS])
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    merge_threshold: float = 0.99  # match probability at or above which a pair merges
+    review_threshold: float = 0.50  # between this and merge_threshold: the review queue
+    min_non_name_bits: float = 4.0  # agreement outside the name needed to merge (bits of weight)
+    max_block: int = 400
+    expected_matches_per_record: float = 1.0  # the prior
+    rules: tuple[tuple[str, ...], ...] = DEFAULT_RULES
+    training_pairs_per_rule: int = 300_000
+    u_pairs: int = 1_000_000
+    seed: int = 13
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """One accepted union between the clusters of two records."""
+
+    left: str  # record keys
+    right: str
+    rule: str  # identifier:<type> | identifier+name:<type> | probabilistic | review_accepted
+    match_weight: float | None = None
+    probability: float | None = None
+    fields: dict[str, dict[str, Any]] | None = None  # field -> {level, meaning, weight}
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewPair:
+    left: str
+    right: str
+    reason: str  # uncertain | name_only | conflict:birth_date | limit:phone ...
+    probability: float | None
+    detail: str = ""
+    fields: dict[str, dict[str, Any]] | None = None
+
+
+@dataclass(slots=True)
+class BulkResolution:
+    cluster_of: dict[str, str]  # record key -> cluster (customer) id
+    links: list[Link]
+    review: list[ReviewPair]
+    shared: dict[str, str]  # "phone:+8491..." -> why it is considered shared
+    params: MatchParameters | None
+    stats: dict[str, Any] = field(default_factory=dict)
+
+
+def cluster_id_for(event_id: str) -> str:
+    """A cluster is named after its earliest record's event: the id the stream would have minted."""
+    return str(uuid.uuid5(CUSTOMER_NAMESPACE, event_id))
+
+
+def resolve_records(items: Iterable[CanonicalEvent | MatchRecord], config: EngineConfig | None = None,
+                    params: MatchParameters | None = None) -> BulkResolution:
+    """Resolve a whole set of records at once. `params` (from an earlier run) skips training."""
+    config = config or EngineConfig()
+    records = sorted((i if isinstance(i, MatchRecord) else match_record(i) for i in items),
+                     key=lambda r: (r.occurred_at, r.key))
+    guard = GuardedClusters(records)
+    links: list[Link] = []
+    review: list[ReviewPair] = []
+    shared = _stitch(records, guard, links, review)
+    stats: dict[str, Any] = {"records": len(records), "deterministic_links": len(links),
+                             "shared_identifiers": len(shared)}
+    if len(records) >= 2:
+        params = _match(records, guard, links, review, config, params, stats)
+    roots = [guard.find(i) for i in range(len(records))]
+    names = {root: cluster_id_for(records[root].event_id) for root in set(roots)}
+    stats["clusters"] = len(names)
+    return BulkResolution(
+        cluster_of={r.key: names[root] for r, root in zip(records, roots, strict=True)},
+        links=links, review=review, shared={f"{t}:{v}": why for (t, v), why in shared.items()},
+        params=params, stats=stats,
+    )
+
+
+def _stitch(records: Sequence[MatchRecord], guard: GuardedClusters, links: list[Link],
+            review: list[ReviewPair]) -> dict[tuple[str, str], str]:
+    holders: dict[tuple[str, str], list[int]] = {}
+    for i, r in enumerate(records):
+        for ident in r.identifiers:
+            holders.setdefault(ident, []).append(i)
+    shared = shared_identifiers(records, holders)
+    for i, r in enumerate(records):
+        for ident in r.identifiers:
+            first = holders[ident][0]
+            if first == i:
+                continue
+            if ident not in shared:
+                target, rule = first, f"identifier:{ident[0]}"
+            else:  # a shared value links only records that also agree on the name
+                target = next((j for j in holders[ident] if j < i and r.given and records[j].given
+                               and names_compatible(r, records[j])), -1)
+                rule = f"identifier+name:{ident[0]}"
+                if target < 0:
+                    continue
+            if guard.same(i, target):
+                continue
+            refused = guard.union(i, target)
+            if refused is None:
+                links.append(Link(records[target].key, r.key, rule))
+            else:
+                review.append(ReviewPair(records[target].key, r.key, refused.reason, None,
+                                         f"{ident[0]} {ident[1]}: {refused.detail}"))
+    return shared
+
+
+def _match(records: Sequence[MatchRecord], guard: GuardedClusters, links: list[Link], review: list[ReviewPair],
+           config: EngineConfig, params: MatchParameters | None, stats: dict[str, Any]) -> MatchParameters:
+    cols = RecordColumns(records)
+    left, right, blocking = candidate_pairs(records, config.rules, config.max_block)
+    stats["blocking"] = _blocking_stats(blocking)
+    if params is None:
+        params = _train(records, cols, config)
+    roots = np.fromiter((guard.find(i) for i in range(len(records))), dtype=np.int64, count=len(records))
+    apart = roots[left] != roots[right]
+    left, right = left[apart], right[apart]
+    levels, weights = score(cols, params, left, right)
+    match_weight = params.prior_log2 + weights.sum(axis=1)
+    prob = probability(match_weight)
+    non_name_bits = np.clip(weights[:, NON_NAME], 0, None).sum(axis=1)
+    stats["scored_pairs"] = len(left)
+
+    strong = prob >= config.merge_threshold
+    mergeable = strong & (non_name_bits >= config.min_non_name_bits)
+    order = np.flatnonzero(mergeable)
+    order = order[np.argsort(-match_weight[order], kind="stable")]
+    for k in order:
+        i, j = int(left[k]), int(right[k])
+        if guard.same(i, j):
+            continue
+        evidence = _fields(levels[k], weights[k])
+        refused = guard.union(i, j)
+        if refused is None:
+            links.append(Link(records[i].key, records[j].key, "probabilistic", round(float(match_weight[k]), 3),
+                              round(float(prob[k]), 6), evidence))
+        else:
+            review.append(ReviewPair(records[i].key, records[j].key, refused.reason, round(float(prob[k]), 6),
+                                     refused.detail, evidence))
+    uncertain = np.flatnonzero((prob >= config.review_threshold) & ~mergeable)
+    for k in uncertain:
+        i, j = int(left[k]), int(right[k])
+        if guard.same(i, j):
+            continue
+        reason = "name_only" if strong[k] else "uncertain"
+        review.append(ReviewPair(records[i].key, records[j].key, reason, round(float(prob[k]), 6), "",
+                                 _fields(levels[k], weights[k])))
+    stats["probabilistic_links"] = sum(1 for link in links if link.rule == "probabilistic")
+    stats["review_pairs"] = len(review)
+    return params
+
+
+def _train(records: Sequence[MatchRecord], cols: RecordColumns, config: EngineConfig) -> MatchParameters:
+    rng = np.random.default_rng(config.seed)
+    sessions = []
+    n = max(1, len(records))
+    for rule in config.rules:
+        codes, _ = rule_pairs(records, rule, config.max_block)
+        if len(codes) > config.training_pairs_per_rule:
+            codes = rng.choice(codes, size=config.training_pairs_per_rule, replace=False)
+        sessions.append((rule, codes // n, codes % n))
+    return train(cols, sessions, config.expected_matches_per_record, config.u_pairs, config.seed)
+
+
+def _fields(levels: np.ndarray, weights: np.ndarray) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for f, name in enumerate(FIELDS):
+        level = int(levels[f])
+        if level == 0:
+            continue
+        meaning = "disagree" if level == 1 else LEVELS[name][level - 2]
+        out[name] = {"level": level, "meaning": meaning, "weight": round(float(weights[f]), 3)}
+    return out
+
+
+def _blocking_stats(stats: BlockingStats) -> dict[str, Any]:
+    return {"candidate_pairs": stats.candidate_pairs, "pairs_by_rule": stats.pairs_by_rule,
+            "skipped_blocks": stats.skipped_blocks}

@@ -1,0 +1,151 @@
+"""Merge protection: the checks every union of two clusters must pass, whatever proposed it.
+
+A wrong merge shows one customer another's orders, so the engine refuses a union when:
+
+* **conflict**: the two sides hold different national ids, or birth dates that are neither equal
+  nor one typo apart (a transposed or mistyped digit is a typo; 1990 vs 1978 is two people);
+* **limit**: the merged customer would hold more distinct values of one identifier type than a
+  person plausibly has (`IDENTIFIER_LIMITS`), the signature of a chain through shared values.
+
+A refused union is not lost: it is returned as a `Refusal` and goes to the review queue.
+
+Shared identifiers are detected before stitching (`shared_identifiers`): a phone or an email held
+by records whose names are clearly different people (a household phone, a shop's email, the till's
+"0909000000" typed for every walk-in) stops linking on its own and links only records that also
+agree on the name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
+
+from resolver.features import SHAREABLE_ID_TYPES, MatchRecord
+
+# At most this many distinct values of a type on one customer (a person with 5 phone numbers is
+# rare; a cluster with 30 is a chain through a shared value).
+IDENTIFIER_LIMITS: dict[str, int] = {
+    "phone": 5, "email": 5, "national_id": 1, "zalo": 8, "fb_psid": 8, "pos_customer": 8,
+    "external": 20, "cookie": 50,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    left: int  # record indices (any record of each side)
+    right: int
+    reason: str  # conflict:birth_date | conflict:national_id | limit:<type>
+    detail: str
+
+
+def birth_dates_compatible(a: str, b: str) -> bool:
+    return a == b or DamerauLevenshtein.distance(a, b) <= 1
+
+
+def names_compatible(a: MatchRecord, b: MatchRecord) -> bool:
+    """Could these two names be one person? Missing names are compatible with anything."""
+    if not a.given or not b.given:
+        return True
+    if a.given != b.given and JaroWinkler.normalized_similarity(a.given, b.given) < 0.92:
+        return False
+    if a.family and b.family and a.family != b.family:
+        return JaroWinkler.normalized_similarity(a.family, b.family) >= 0.92
+    return True
+
+
+class GuardedClusters:
+    """Union-find over record indices that checks merge protection before every union."""
+
+    def __init__(self, records: Sequence[MatchRecord]) -> None:
+        self.parent = list(range(len(records)))
+        self.birth_dates: dict[int, set[str]] = {}
+        self.national_ids: dict[int, set[str]] = {}
+        self.values: dict[int, dict[str, set[str]]] = {}
+        for i, r in enumerate(records):
+            if r.birth_date:
+                self.birth_dates[i] = {r.birth_date}
+            by_type: dict[str, set[str]] = {}
+            for t, v in r.identifiers:
+                by_type.setdefault(t, set()).add(v)
+            if by_type:
+                self.values[i] = by_type
+                if "national_id" in by_type:
+                    self.national_ids[i] = by_type["national_id"]
+
+    def find(self, i: int) -> int:
+        parent = self.parent
+        root = i
+        while parent[root] != root:
+            root = parent[root]
+        while parent[i] != root:
+            parent[i], i = root, parent[i]
+        return root
+
+    def refusal(self, a: int, b: int) -> Refusal | None:
+        """Why the clusters of a and b must not merge, or None. Both must be roots."""
+        da, db = self.birth_dates.get(a), self.birth_dates.get(b)
+        if da and db and not any(birth_dates_compatible(x, y) for x in da for y in db):
+            return Refusal(a, b, "conflict:birth_date", f"{sorted(da)} vs {sorted(db)}")
+        na, nb = self.national_ids.get(a), self.national_ids.get(b)
+        if na and nb and not (na & nb):
+            return Refusal(a, b, "conflict:national_id", "two different national ids")
+        va, vb = self.values.get(a), self.values.get(b)
+        if va and vb:
+            for t, limit in IDENTIFIER_LIMITS.items():
+                sa, sb = va.get(t), vb.get(t)
+                if sa and sb and len(sa | sb) > limit:
+                    return Refusal(a, b, f"limit:{t}", f"{len(sa | sb)} distinct {t} values (limit {limit})")
+        return None
+
+    def union(self, i: int, j: int) -> Refusal | None:
+        """Merge the clusters of i and j unless protection refuses; None when merged (or already one)."""
+        a, b = self.find(i), self.find(j)
+        if a == b:
+            return None
+        refused = self.refusal(a, b)
+        if refused is not None:
+            return Refusal(i, j, refused.reason, refused.detail)
+        if b < a:  # the earliest record's index is the root: stable, order-independent naming
+            a, b = b, a
+        self.parent[b] = a
+        for table in (self.birth_dates, self.national_ids):
+            if b in table:
+                table.setdefault(a, set()).update(table.pop(b))
+        if b in self.values:
+            mine = self.values.setdefault(a, {})
+            for t, vs in self.values.pop(b).items():
+                mine.setdefault(t, set()).update(vs)
+        return None
+
+    def same(self, i: int, j: int) -> bool:
+        return self.find(i) == self.find(j)
+
+
+def shared_identifiers(records: Sequence[MatchRecord], holders: dict[tuple[str, str], list[int]],
+                       ) -> dict[tuple[str, str], str]:
+    """Phones and emails held by clearly different people, with the reason (evidence for review)."""
+    shared: dict[tuple[str, str], str] = {}
+    for key, idx in holders.items():
+        if key[0] not in SHAREABLE_ID_TYPES or len(idx) < 2:
+            continue
+        distinct = _distinct_people([records[i] for i in idx if records[i].given])
+        if len(distinct) >= 2:
+            shared[key] = "held by different people: " + " / ".join(p.full_name for p in distinct)
+            continue
+        dates = {records[i].birth_date for i in idx if records[i].birth_date}
+        if len(dates) >= 2 and not all(birth_dates_compatible(x, y) for x in dates for y in dates):
+            shared[key] = "held by people with different birth dates"
+    return shared
+
+
+def _distinct_people(named: list[MatchRecord]) -> list[MatchRecord]:
+    """The first two names that cannot be one person (two are enough to call a value shared)."""
+    out: list[MatchRecord] = []
+    for r in named:
+        if not any(names_compatible(r, p) for p in out):
+            out.append(r)
+            if len(out) == 2:
+                break
+    return out
