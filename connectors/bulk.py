@@ -11,6 +11,12 @@ names a record-id column, else `bulk:<source>:<file sha256>:<line>` (re-importin
 a no-op downstream; an edited file is a new file). Birth date, gender, address and province go to
 `RawContact.attributes` (`birth_date`, `gender`, `address`, `province`); address and province also
 become `RawContact.address`, which the normaliser resolves to a province code.
+
+A birth date that cannot be read (31/02/1990, a corrupt yyyymmdd) does not cost the row: it is kept
+as the attribute `invalid.birth_date` with the reason, as the normaliser keeps any value that fails
+beside good ones. Lists that keep names in parts (family / middle / given columns, e.g. an English
+export with given name and surname) are joined in Vietnamese order, family name first, so the name
+parser never has to guess which word is the given name.
 """
 
 from __future__ import annotations
@@ -26,13 +32,18 @@ from schema.contact import RawContact
 from schema.errors import MalformedPayload
 from schema.events import CloudEvent, IdentifierType
 
-SINGLE_FIELDS = ("record_id", "full_name", "birth_date", "gender", "address", "province", "occurred_at")
+SINGLE_FIELDS = ("record_id", "full_name", "family_name", "middle_name", "given_name", "birth_date", "gender",
+                 "address", "province", "occurred_at")
 LIST_FIELDS = ("phones", "emails")
 # Headers recognised without a mapping, compared after fold_header().
 DEFAULT_COLUMNS: dict[str, tuple[str, ...]] = {
     "record_id": ("record_id", "id", "mã kh", "mã khách hàng", "ma_kh", "customer_id", "customer code"),
     "full_name": ("full_name", "name", "full name", "họ tên", "họ và tên", "ho_ten", "tên khách hàng",
                   "khách hàng", "tên"),
+    # Name parts are read only when a mapping names them: a bare "Tên" header is the whole name.
+    "family_name": (),
+    "middle_name": (),
+    "given_name": (),
     "phones": ("phone", "phones", "phone_number", "mobile", "tel", "sdt", "sđt", "số điện thoại", "điện thoại",
                "di động", "so_dien_thoai"),
     "emails": ("email", "emails", "e-mail", "mail", "địa chỉ email"),
@@ -47,6 +58,7 @@ GENDERS = {"nam": "male", "male": "male", "m": "male", "trai": "male",
 _EMAIL_SPLIT = re.compile(r"[\s,;]+")
 _DAY_FIRST_DATE = re.compile(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})")
 _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
+_COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")  # yyyymmdd: exports of older systems, FEBRL
 
 
 def _names(value: Any) -> list[str]:
@@ -106,10 +118,10 @@ def _birth_date(value: Any) -> str:
     text = cell_text(value)
     if m := _DAY_FIRST_DATE.fullmatch(text):
         day, month, year = int(m.group(1)), int(m.group(2)), int(m.group(3))
-    elif m := _ISO_DATE.match(text):
+    elif (m := _ISO_DATE.match(text)) or (m := _COMPACT_DATE.fullmatch(text)):
         year, month, day = int(m.group(1)), int(m.group(2)), int(m.group(3))
     else:
-        raise MalformedPayload("birth_date", f"not a date (dd/mm/yyyy or yyyy-mm-dd): {text[:40]!r}")
+        raise MalformedPayload("birth_date", f"not a date (dd/mm/yyyy, yyyy-mm-dd or yyyymmdd): {text[:40]!r}")
     try:
         parsed = date(year, month, day)
     except ValueError as exc:
@@ -149,18 +161,28 @@ class BulkConnector(FileConnector):
         cells = row.cells
         phones = [p for i, v in enumerate(cells.get("phones", [])) for p in phone_cells(v, f"phones[{i}]")]
         emails = [e for v in cells.get("emails", []) for e in _EMAIL_SPLIT.split(cell_text(v)) if e]
-        name = _first(cells.get("full_name", []))
+        name = _first(cells.get("full_name", [])) or " ".join(
+            part for key in ("family_name", "middle_name", "given_name") if (part := _first(cells.get(key, []))))
         channel_ids = {k: t for k, vs in cells.get("channel_ids", {}).items() if (t := _first(vs))}
         if not (name or phones or emails or channel_ids):
             raise MalformedPayload("row", "needs at least one of full name, phone, email or a channel id")
         fields: dict[str, str] = {}
         if _first(cells.get("birth_date", [])):
-            fields["birth_date"] = _birth_date(next(v for v in cells["birth_date"] if cell_text(v)))
+            value = next(v for v in cells["birth_date"] if cell_text(v))
+            try:
+                fields["birth_date"] = _birth_date(value)
+            except MalformedPayload as exc:
+                # A mistyped birth date is no reason to lose the customer's phone and name: it is kept
+                # as the normaliser keeps values that fail beside good ones (resolver/normalise.py).
+                fields["invalid.birth_date"] = f"{cell_text(value)} ({exc.reason})"
         if gender := _first(cells.get("gender", [])):
             fields["gender"] = GENDERS.get(gender.lower(), gender)
-        for key in ("address", "province"):
-            if text := _first(cells.get(key, [])):
-                fields[key] = text
+        # Several address columns (house number, street, ward, district ...) are joined in the order
+        # the mapping names them; the province column is appended later only when the address lacks it.
+        if address := ", ".join(t for v in cells.get("address", []) if (t := cell_text(v))):
+            fields["address"] = address
+        if province := _first(cells.get("province", [])):
+            fields["province"] = province
         when = _first(cells.get("occurred_at", []))
         occurred_at = (cell_time(next(v for v in cells["occurred_at"] if cell_text(v)), "occurred_at",
                                  str(options.get("timezone", "Asia/Ho_Chi_Minh"))) if when else received_at)

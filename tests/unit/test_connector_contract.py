@@ -155,8 +155,8 @@ _CDR = ('"","0912345678","19006868","from-trunk","""Nguyễn Văn A"" <091234567
 CHANNELS["bulk"] = ChannelFixtures(
     "danh-sach", "danh-sach", b"list-secret", "text/csv", _csv_sign,
     lambda: "Họ và tên,Số điện thoại,Ngày sinh\nNguyễn Thị Lan,0912.345.678,05/03/1990\n".encode(),
-    lambda: "Họ và tên,Số điện thoại,Ngày sinh\nNguyễn Thị Lan,0912.345.678,31/02/1990\n".encode(),
-    "line 2: birth_date")
+    lambda: "Họ và tên,Số điện thoại,Ngày sinh\nNguyễn Thị Lan,9.12E+08,05/03/1990\n".encode(),
+    "line 2: phones[0]")
 CHANNELS["asterisk_cdr"] = ChannelFixtures(
     "pbx-hcm", "pbx-hcm", b"pbx-secret", "text/csv", _csv_sign,
     lambda: _CDR.format(disposition="ANSWERED").encode(), lambda: _CDR.format(disposition="HUNG UP").encode(),

@@ -122,8 +122,14 @@ LEAD_LIST = ("\ufeffHọ và tên,SĐT,Email,Ngày sinh,Giới tính,Địa ch�
 def test_bulk_list_without_mapping_reads_vietnamese_headers_and_reports_every_bad_row_by_line() -> None:
     connector = BulkConnector()
     out = _events(connector, LEAD_LIST.encode("utf-8"))
-    assert [o for o in out if isinstance(o, tuple)] == [(4, "birth_date"), (5, "row"), (8, "phones[0]")]
-    lan, binh, huy = [o for o in out if not isinstance(o, tuple)]
+    assert [o for o in out if isinstance(o, tuple)] == [(5, "row"), (8, "phones[0]")]
+    lan, binh, hoa, huy = [o for o in out if not isinstance(o, tuple)]
+    # 31/02/1990 does not cost Hoa her two phones: the bad date is kept beside them, with the reason.
+    assert hoa.data["phones"] == ["0912345670", "0987123456"] and "birth_date" not in hoa.data["fields"]
+    assert hoa.data["fields"]["invalid.birth_date"].startswith("31/02/1990 (")
+    hoa_event = canonical_event(BulkConnector().extract(hoa), hoa.id)
+    assert not isinstance(hoa_event, Rejected) and len(hoa_event.identifiers) == 2
+    assert "birth_date" not in hoa_event.attributes and "invalid.birth_date" in hoa_event.attributes
     assert lan.id == f"bulk:s:{'f' * 64}:2" and lan.data["line"] == 2
     assert lan.data["fields"] == {"birth_date": "1990-03-05", "gender": "female", "address": "12 Nguyễn Huệ",
                                   "province": "TP HCM"}
@@ -139,6 +145,51 @@ def test_bulk_list_without_mapping_reads_vietnamese_headers_and_reports_every_ba
     assert not isinstance(lan_event, Rejected) and lan_event.address is not None
     assert lan_event.address.raw == "12 Nguyễn Huệ, TP HCM" and lan_event.address.province_code == "79"
     assert connector.extract(binh).address is None
+
+
+@pytest.mark.parametrize(("cell", "field", "expected"), [
+    ("05/03/1990", "birth_date", "1990-03-05"),
+    ("1990-03-05", "birth_date", "1990-03-05"),
+    ("19900305", "birth_date", "1990-03-05"),
+    (19900305, "birth_date", "1990-03-05"),
+    ("31/02/1990", "invalid.birth_date", "31/02/1990 ("),
+    ("19901305", "invalid.birth_date", "19901305 ("),
+    ("19560931", "invalid.birth_date", "19560931 ("),
+    ("18000101", "invalid.birth_date", "18000101 ("),
+    ("hôm qua", "invalid.birth_date", "hôm qua ("),
+    ("1990035", "invalid.birth_date", "1990035 ("),
+], ids=["day-first", "iso", "yyyymmdd", "yyyymmdd-number", "feb-31", "month-13", "sep-31", "year-1800",
+        "text", "seven-digits"])
+def test_bulk_birth_date_is_read_or_kept_as_invalid_without_losing_the_row(cell: Any, field: str,
+                                                                             expected: str) -> None:
+    mapping = {"columns": {"full_name": "Họ và tên", "phones": "SĐT", "birth_date": "Ngày sinh"}}
+    (event,) = _events(BulkConnector(), f"Họ và tên,SĐT,Ngày sinh\nVõ Thị Sáu,0912345678,{cell}\n".encode(),
+                       mapping)
+    assert event.data["phones"] == ["0912345678"]
+    other = "invalid.birth_date" if field == "birth_date" else "birth_date"
+    assert event.data["fields"][field].startswith(expected) and other not in event.data["fields"]
+    if field == "invalid.birth_date":
+        assert event.data["fields"][field].endswith(")") and len(event.data["fields"][field]) > len(expected) + 1
+
+
+def test_bulk_name_parts_join_family_first_and_address_columns_join_in_mapping_order() -> None:
+    mapping = {"columns": {"record_id": "rec_id", "given_name": "given_name", "family_name": "surname",
+                           "address": ["street_number", "address_1", "suburb", "state"],
+                           "attributes": {"id_number": "soc_sec_id", "postcode": "postcode"}}}
+    data = ("rec_id,given_name,surname,street_number,address_1,suburb,state,postcode,soc_sec_id\n"
+            "rec-1496-org,mitchell,green,7,wallaby place,cleveland,sa,2119,1804974\n"
+            "rec-9-dup-0,,green,,wallaby place,cleveland,,2119,\n"
+            "VN-1,Lan,Nguyễn Thị,12,Nguyễn Huệ,Quận 1,TP HCM,,\n").encode()
+    mitchell, green, lan = _events(BulkConnector(), data, mapping)
+    assert mitchell.data["full_name"] == "green mitchell" and green.data["full_name"] == "green"
+    assert mitchell.data["fields"]["address"] == "7, wallaby place, cleveland, sa"
+    assert green.data["fields"]["address"] == "wallaby place, cleveland"
+    assert mitchell.data["attributes"] == {"id_number": "1804974", "postcode": "2119"}
+    assert green.data["attributes"] == {"postcode": "2119"}
+    contact = BulkConnector().extract(lan)
+    assert contact.name == "Nguyễn Thị Lan" and contact.address == "12, Nguyễn Huệ, Quận 1, TP HCM"
+    event = canonical_event(contact, lan.id)
+    assert not isinstance(event, Rejected) and event.address is not None and event.address.province_code == "79"
 
 
 MAPPING = {"columns": {"record_id": "Mã KH", "full_name": "Tên khách", "phones": ["Di động", "Cố định"],
