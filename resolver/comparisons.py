@@ -62,6 +62,17 @@ class RecordColumns:
             else:
                 raw = [getattr(r, name) for r in records]
             self.columns[name] = _column(raw)
+        # Derived keys used only for blocking.
+        phone, given, email = (self.columns[f].values for f in ("phone", "given", "email"))
+        self.columns["phone_tail"] = _column([p[-7:] for p in phone])
+        self.columns["given_initial"] = _column([g[:1] for g in given])
+        self.columns["email_local"] = _column([e.split("@", 1)[0] for e in email])
+        # For each record, the code of its birth date with day and month exchanged (-1 if none).
+        dates = self.columns["birth_date"]
+        index = {v: c for v, c in zip(dates.values.tolist(), dates.codes.tolist(), strict=True) if c >= 0}
+        self.birth_date_swapped = np.fromiter(
+            (index.get(f"{v[:4]}-{v[8:10]}-{v[5:7]}", -1) if len(v) == 10 else -1 for v in dates.values),
+            dtype=np.int32, count=self.size)
 
     def __getitem__(self, name: str) -> Column:
         return self.columns[name]
@@ -88,7 +99,29 @@ def compare(cols: RecordColumns, left: np.ndarray, right: np.ndarray) -> np.ndar
     out = np.zeros((len(left), len(FIELDS)), dtype=np.int8)
     for f, name in enumerate(FIELDS):
         out[:, f] = _levels(name, cols[name], left, right)
+    _swapped_names(cols, left, right, out)
+    bd = FIELDS.index("birth_date")
+    swapped = (out[:, bd] == 1) & (cols.birth_date_swapped[left] >= 0) & (
+        cols.birth_date_swapped[left] == cols["birth_date"].codes[right])
+    out[swapped, bd] = 2
     return out
+
+
+def _swapped_names(cols: RecordColumns, left: np.ndarray, right: np.ndarray, out: np.ndarray) -> None:
+    """Family and given written the other way round on one side ("Webb Sam" / "Sam Webb"): both
+    fields count as close (one level under exact), not as two disagreements."""
+    fam, giv = cols["family"], cols["given"]
+    # the same string has the same code in both columns only if the columns share codes, so compare text
+    f, g = FIELDS.index("family"), FIELDS.index("given")
+    candidates = np.flatnonzero((out[:, f] == 1) & (out[:, g] == 1))
+    if not len(candidates):
+        return
+    a_f, a_g = fam.values[left[candidates]], giv.values[left[candidates]]
+    b_f, b_g = fam.values[right[candidates]], giv.values[right[candidates]]
+    swapped = (a_f == b_g) & (a_g == b_f)
+    hit = candidates[swapped]
+    out[hit, f] = len(LEVELS["family"])
+    out[hit, g] = len(LEVELS["given"])
 
 
 def _levels(name: str, col: Column, left: np.ndarray, right: np.ndarray) -> np.ndarray:
@@ -105,7 +138,7 @@ def _levels(name: str, col: Column, left: np.ndarray, right: np.ndarray) -> np.n
     idx = np.flatnonzero(differ)
     va, vb = col.values[left[idx]], col.values[right[idx]]
     if name in ("family", "given", "locality", "street", "middle"):
-        sim = cpdist(va, vb, scorer=JaroWinkler.normalized_similarity, workers=-1)
+        sim = cpdist(va, vb, scorer=JaroWinkler.normalized_similarity, score_cutoff=0.8, workers=-1)
         if name == "middle":
             level[idx[sim >= 0.88]] = 2
         elif name in ("locality", "street"):
@@ -116,18 +149,10 @@ def _levels(name: str, col: Column, left: np.ndarray, right: np.ndarray) -> np.n
             level[idx[sim >= 0.80]] = 2
             level[idx[sim >= 0.92]] = 3
     elif name == "birth_date":
-        dist = cpdist(va, vb, scorer=DamerauLevenshtein.distance, workers=-1)
+        dist = cpdist(va, vb, scorer=DamerauLevenshtein.distance, score_cutoff=2, workers=-1)
         level[idx[dist <= 2]] = 2
-        level[idx[dist <= 1]] = 3
-        swapped = np.fromiter((_day_month_swapped(x, y) for x, y in zip(va, vb, strict=True)), dtype=bool,
-                              count=len(idx))
-        level[idx[swapped & (dist > 1)]] = 2
+        level[idx[dist <= 1]] = 3  # day/month exchanged: level 2 too, set in compare()
     else:  # postcode, id_number, phone, email: one edit (Damerau: a transposition is one edit)
-        dist = cpdist(va, vb, scorer=DamerauLevenshtein.distance, workers=-1)
+        dist = cpdist(va, vb, scorer=DamerauLevenshtein.distance, score_cutoff=1, workers=-1)
         level[idx[dist <= 1]] = 2
     return level
-
-
-def _day_month_swapped(a: str, b: str) -> bool:
-    # yyyy-mm-dd typed as yyyy-dd-mm somewhere (a US-format form, a spreadsheet's locale)
-    return len(a) == 10 and len(b) == 10 and a[:4] == b[:4] and a[5:7] == b[8:10] and a[8:10] == b[5:7]

@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from resolver.blocking import DEFAULT_RULES, BlockingStats, candidate_pairs, rule_pairs
+from resolver.blocking import DEFAULT_RULES, BlockingStats, candidate_pairs
 from resolver.comparisons import FIELDS, LEVELS, NAME_FIELDS, RecordColumns
 from resolver.fellegi_sunter import MatchParameters, probability, score, train
 from resolver.features import MatchRecord, match_record
@@ -44,11 +44,12 @@ class EngineConfig:
     merge_threshold: float = 0.99  # match probability at or above which a pair merges
     review_threshold: float = 0.50  # between this and merge_threshold: the review queue
     min_non_name_bits: float = 4.0  # agreement outside the name needed to merge (bits of weight)
+    override_probability: float = 1 - 1e-6  # a scored pair this sure merges despite differing birth dates
     max_block: int = 400
     expected_matches_per_record: float = 1.0  # the prior
     rules: tuple[tuple[str, ...], ...] = DEFAULT_RULES
     training_pairs_per_rule: int = 300_000
-    u_pairs: int = 1_000_000
+    u_pairs: int = 300_000  # random pairs measuring u (at most 30 per record)
     seed: int = 13
 
 
@@ -147,10 +148,10 @@ def _stitch(records: Sequence[MatchRecord], guard: GuardedClusters, links: list[
 def _match(records: Sequence[MatchRecord], guard: GuardedClusters, links: list[Link], review: list[ReviewPair],
            config: EngineConfig, params: MatchParameters | None, stats: dict[str, Any]) -> MatchParameters:
     cols = RecordColumns(records)
-    left, right, blocking = candidate_pairs(records, config.rules, config.max_block)
+    left, right, blocking, per_rule = candidate_pairs(cols, config.rules, config.max_block)
     stats["blocking"] = _blocking_stats(blocking)
     if params is None:
-        params = _train(records, cols, config)
+        params = _train(cols, per_rule, config)
     roots = np.fromiter((guard.find(i) for i in range(len(records))), dtype=np.int64, count=len(records))
     apart = roots[left] != roots[right]
     left, right = left[apart], right[apart]
@@ -169,7 +170,7 @@ def _match(records: Sequence[MatchRecord], guard: GuardedClusters, links: list[L
         if guard.same(i, j):
             continue
         evidence = _fields(levels[k], weights[k])
-        refused = guard.union(i, j)
+        refused = guard.union(i, j, birth_dates=bool(prob[k] < config.override_probability))
         if refused is None:
             links.append(Link(records[i].key, records[j].key, "probabilistic", round(float(match_weight[k]), 3),
                               round(float(prob[k]), 6), evidence))
@@ -189,12 +190,12 @@ def _match(records: Sequence[MatchRecord], guard: GuardedClusters, links: list[L
     return params
 
 
-def _train(records: Sequence[MatchRecord], cols: RecordColumns, config: EngineConfig) -> MatchParameters:
+def _train(cols: RecordColumns, per_rule: dict[tuple[str, ...], np.ndarray], config: EngineConfig,
+           ) -> MatchParameters:
     rng = np.random.default_rng(config.seed)
     sessions = []
-    n = max(1, len(records))
-    for rule in config.rules:
-        codes, _ = rule_pairs(records, rule, config.max_block)
+    n = max(1, cols.size)
+    for rule, codes in per_rule.items():
         if len(codes) > config.training_pairs_per_rule:
             codes = rng.choice(codes, size=config.training_pairs_per_rule, replace=False)
         sessions.append((rule, codes // n, codes % n))

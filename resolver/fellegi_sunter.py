@@ -131,7 +131,7 @@ def train(cols: RecordColumns, sessions: Sequence[tuple[tuple[str, ...], np.ndar
           ) -> MatchParameters:
     """Parameters estimated from the records themselves: u from random pairs, m by EM per session."""
     rng = np.random.default_rng(seed)
-    u = estimate_u(cols, min(u_pairs, max(10_000, cols.size * 50)), rng)
+    u = estimate_u(cols, min(u_pairs, max(10_000, cols.size * 30)), rng)
     sums = {name: np.zeros(_levels_count(name)) for name in FIELDS}
     seen: dict[str, list[str]] = {name: [] for name in FIELDS}
     for rule, left, right in sessions:
@@ -159,8 +159,8 @@ def train(cols: RecordColumns, sessions: Sequence[tuple[tuple[str, ...], np.ndar
 
 
 def _fields_of(rule: tuple[str, ...]) -> list[str]:
-    mapping = {"phone_tail": "phone", "given_initial": "given", "email_local": "email"}
-    return [mapping.get(f, f) for f in rule]
+    from resolver.blocking import BLOCKED_FIELD
+    return [BLOCKED_FIELD.get(f, f) for f in rule]
 
 
 def score(cols: RecordColumns, params: MatchParameters, left: np.ndarray, right: np.ndarray,

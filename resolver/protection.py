@@ -3,7 +3,10 @@
 A wrong merge shows one customer another's orders, so the engine refuses a union when:
 
 * **conflict**: the two sides hold different national ids, or birth dates that are neither equal
-  nor one typo apart (a transposed or mistyped digit is a typo; 1990 vs 1978 is two people);
+  nor one typo apart (a transposed or mistyped digit is a typo; 1990 vs 1978 is two people). The
+  birth-date rule is waived only for a scored pair whose other fields outweigh the disagreement
+  by a wide margin (`EngineConfig.override_probability`): birth dates are typed by hand at a till
+  and on forms, and FEBRL-style data corrupts a third of them; a national id is never waived;
 * **limit**: the merged customer would hold more distinct values of one identifier type than a
   person plausibly has (`IDENTIFIER_LIMITS`), the signature of a chain through shared values.
 
@@ -83,10 +86,10 @@ class GuardedClusters:
             parent[i], i = root, parent[i]
         return root
 
-    def refusal(self, a: int, b: int) -> Refusal | None:
+    def refusal(self, a: int, b: int, birth_dates: bool = True) -> Refusal | None:
         """Why the clusters of a and b must not merge, or None. Both must be roots."""
         da, db = self.birth_dates.get(a), self.birth_dates.get(b)
-        if da and db and not any(birth_dates_compatible(x, y) for x in da for y in db):
+        if birth_dates and da and db and not any(birth_dates_compatible(x, y) for x in da for y in db):
             return Refusal(a, b, "conflict:birth_date", f"{sorted(da)} vs {sorted(db)}")
         na, nb = self.national_ids.get(a), self.national_ids.get(b)
         if na and nb and not (na & nb):
@@ -99,12 +102,15 @@ class GuardedClusters:
                     return Refusal(a, b, f"limit:{t}", f"{len(sa | sb)} distinct {t} values (limit {limit})")
         return None
 
-    def union(self, i: int, j: int) -> Refusal | None:
-        """Merge the clusters of i and j unless protection refuses; None when merged (or already one)."""
+    def union(self, i: int, j: int, birth_dates: bool = True) -> Refusal | None:
+        """Merge the clusters of i and j unless protection refuses; None when merged (or already one).
+
+        `birth_dates=False` waives the birth-date conflict (never the national-id one) for a pair
+        whose scored evidence already priced the disagreement and still overwhelms it."""
         a, b = self.find(i), self.find(j)
         if a == b:
             return None
-        refused = self.refusal(a, b)
+        refused = self.refusal(a, b, birth_dates)
         if refused is not None:
             return Refusal(i, j, refused.reason, refused.detail)
         if b < a:  # the earliest record's index is the root: stable, order-independent naming
