@@ -6,7 +6,11 @@ VENV := .venv
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: all venv demo test test-fast bench schema clean help
+BENCH_VENV := .venv-bench
+BENCH_STAMP := $(BENCH_VENV)/.installed-stamp
+SIZES ?= 10000,100000,1000000
+
+.PHONY: all venv demo test test-fast bench bench-env bench-er bench-er-scale schema clean help
 
 all: help
 
@@ -15,6 +19,9 @@ help:
 	@echo "make test        run the test suite (unit + integration on real services)"
 	@echo "make test-fast   unit tests only"
 	@echo "make bench       webhook-to-PostgreSQL benchmark (bench/e2e.py)"
+	@echo "make bench-env   .venv-bench: hopnhat + the peers the ER benchmarks compare with (Splink, DuckDB)"
+	@echo "make bench-er    entity resolution vs Splink: FEBRL3/4 (bench/er_febrl.py), Vietnamese hard cases (bench/er_vn.py)"
+	@echo "make bench-er-scale  bulk resolution at SIZES=$(SIZES) records vs Splink (bench/er_scale.py)"
 	@echo "make schema      regenerate schema/jsonschema/*.json from the models"
 
 $(STAMP): pyproject.toml
@@ -37,8 +44,23 @@ test-fast: venv
 bench: venv
 	$(VENV)/bin/python bench/e2e.py
 
+# The benchmark peers live in their own venv so they never become hopnhat dependencies.
+$(BENCH_STAMP): pyproject.toml
+	@test -x $(BENCH_VENV)/bin/python || $(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
+	@touch $(BENCH_STAMP)
+
+bench-env: $(BENCH_STAMP)
+
+bench-er: bench-env
+	$(BENCH_VENV)/bin/python bench/er_febrl.py
+	$(BENCH_VENV)/bin/python bench/er_vn.py
+
+bench-er-scale: bench-env
+	$(BENCH_VENV)/bin/python bench/er_scale.py --sizes $(SIZES)
+
 schema: venv
 	$(VENV)/bin/python -m schema.export
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
+	rm -rf $(VENV) $(BENCH_VENV) build *.egg-info .pytest_cache .hypothesis
