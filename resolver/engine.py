@@ -22,7 +22,7 @@ Every union is kept as evidence: the identifier that linked, or the per-field le
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,14 +91,21 @@ def cluster_id_for(event_id: str) -> str:
 
 
 def resolve_records(items: Iterable[CanonicalEvent | MatchRecord], config: EngineConfig | None = None,
-                    params: MatchParameters | None = None) -> BulkResolution:
-    """Resolve a whole set of records at once. `params` (from an earlier run) skips training."""
+                    params: MatchParameters | None = None,
+                    decisions: Mapping[tuple[str, str], bool] | None = None) -> BulkResolution:
+    """Resolve a whole set of records at once.
+
+    `params` (from an earlier run) skips training. `decisions` are the review queue's verdicts,
+    (record key, record key) -> same person or not: "not" forbids any union that would put the two
+    together, "same" joins them before anything else, as if a strong identifier linked them.
+    """
     config = config or EngineConfig()
     records = sorted((i if isinstance(i, MatchRecord) else match_record(i) for i in items),
                      key=lambda r: (r.occurred_at, r.key))
     guard = GuardedClusters(records)
     links: list[Link] = []
     review: list[ReviewPair] = []
+    _apply_decisions(records, guard, links, decisions or {})
     shared = _stitch(records, guard, links, review)
     stats: dict[str, Any] = {"records": len(records), "deterministic_links": len(links),
                              "shared_identifiers": len(shared)}
@@ -112,6 +119,18 @@ def resolve_records(items: Iterable[CanonicalEvent | MatchRecord], config: Engin
         links=links, review=review, shared={f"{t}:{v}": why for (t, v), why in shared.items()},
         params=params, stats=stats,
     )
+
+
+def _apply_decisions(records: Sequence[MatchRecord], guard: GuardedClusters, links: list[Link],
+                     decisions: Mapping[tuple[str, str], bool]) -> None:
+    index = {r.key: i for i, r in enumerate(records)}
+    for (a, b), same in sorted(decisions.items(), key=lambda kv: not kv[1]):  # "different" last: it wins
+        if a in index and b in index:
+            if same:
+                guard.force(index[a], index[b])
+                links.append(Link(a, b, "review_accepted"))
+            else:
+                guard.forbid(index[a], index[b])
 
 
 def _stitch(records: Sequence[MatchRecord], guard: GuardedClusters, links: list[Link],

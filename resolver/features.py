@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 from resolver.email import email_match_key
 from resolver.name import name_fold_key, parse_name
@@ -72,29 +73,40 @@ def _fold(text: str) -> str:
 
 
 def match_record(event: CanonicalEvent) -> MatchRecord:
-    attrs = event.attributes
+    address = event.address.model_dump() if event.address is not None else None
+    return _record(f"{event.source}|{event.source_record_id}", event.event_id, event.occurred_at.isoformat(),
+                   [(i.type.value, i.value) for i in event.identifiers],
+                   event.name.value if event.name is not None else None, address, event.attributes)
+
+
+def match_record_from_stored(key: str, event_id: str, occurred_at: str, record: dict[str, Any]) -> MatchRecord:
+    """The same view from a stored `source_records.record` (identifiers, name, address, attributes)."""
+    name = record.get("name") or {}
+    return _record(key, event_id, occurred_at, [(i["type"], i["value"]) for i in record.get("identifiers", [])],
+                   name.get("value"), record.get("address"), record.get("attributes") or {})
+
+
+def _record(key: str, event_id: str, occurred_at: str, identifiers: list[tuple[str, str]], name: str | None,
+            address: dict[str, Any] | None, attrs: dict[str, str]) -> MatchRecord:
     idents: list[tuple[str, str]] = []
-    for ident in event.identifiers:
-        kind = ident.type.value
-        value = email_match_key(ident.value) if kind == "email" else ident.value
+    for kind, raw_value in identifiers:
+        value = email_match_key(raw_value) if kind == "email" else raw_value
         if (kind, value) not in idents:
             idents.append((kind, value))
-    family, middle, given = name_parts(event.name.value) if event.name is not None else ("", "", "")
+    family, middle, given = name_parts(name) if name else ("", "", "")
     if "given_name" in attrs or "family_name" in attrs:
         family, middle, given = _fold(attrs.get("family_name", "")), "", _fold(attrs.get("given_name", ""))
-    address = event.address
     province = locality = street = ""
     if address is not None:
-        province = address.province_code or ""
-        locality = _fold(" ".join(p for p in (address.ward, address.district) if p))
-        street = _fold(address.street or "")
+        province = address.get("province_code") or ""
+        locality = _fold(" ".join(p for p in (address.get("ward"), address.get("district")) if p))
+        street = _fold(address.get("street") or "")
         if not (street or locality or province):
-            street = address.match_key
+            street = address.get("match_key") or ""
     street = _fold(attrs["street"]) if attrs.get("street") else street
     locality = _fold(attrs["locality"]) if attrs.get("locality") else locality
     return MatchRecord(
-        key=f"{event.source}|{event.source_record_id}", event_id=event.event_id,
-        occurred_at=event.occurred_at.isoformat(), identifiers=tuple(idents),
+        key=key, event_id=event_id, occurred_at=occurred_at, identifiers=tuple(idents),
         family=family, middle=middle, given=given,
         birth_date=attrs.get("birth_date", ""), gender=attrs.get("gender", "").lower(),
         province=province, postcode=attrs.get("postcode", "").strip(), locality=locality, street=street,

@@ -66,6 +66,7 @@ class GuardedClusters:
         self.birth_dates: dict[int, set[str]] = {}
         self.national_ids: dict[int, set[str]] = {}
         self.values: dict[int, dict[str, set[str]]] = {}
+        self.cannot: dict[int, set[int]] = {}  # root -> records an operator said are someone else
         for i, r in enumerate(records):
             if r.birth_date:
                 self.birth_dates[i] = {r.birth_date}
@@ -86,8 +87,22 @@ class GuardedClusters:
             parent[i], i = root, parent[i]
         return root
 
+    def forbid(self, i: int, j: int) -> None:
+        """An operator's decision: the records i and j are different people, whatever links them."""
+        self.cannot.setdefault(self.find(i), set()).add(j)
+        self.cannot.setdefault(self.find(j), set()).add(i)
+
+    def force(self, i: int, j: int) -> None:
+        """An operator's decision that i and j are one person: no protection rule applies."""
+        a, b = self.find(i), self.find(j)
+        if a != b:
+            self._link(a, b)
+
     def refusal(self, a: int, b: int, birth_dates: bool = True) -> Refusal | None:
         """Why the clusters of a and b must not merge, or None. Both must be roots."""
+        for x, y in ((a, b), (b, a)):
+            if any(self.find(k) == y for k in self.cannot.get(x, ())):
+                return Refusal(a, b, "review_rejected", "an operator decided these are different people")
         da, db = self.birth_dates.get(a), self.birth_dates.get(b)
         if birth_dates and da and db and not any(birth_dates_compatible(x, y) for x in da for y in db):
             return Refusal(a, b, "conflict:birth_date", f"{sorted(da)} vs {sorted(db)}")
@@ -113,6 +128,10 @@ class GuardedClusters:
         refused = self.refusal(a, b, birth_dates)
         if refused is not None:
             return Refusal(i, j, refused.reason, refused.detail)
+        self._link(a, b)
+        return None
+
+    def _link(self, a: int, b: int) -> None:
         if b < a:  # the earliest record's index is the root: stable, order-independent naming
             a, b = b, a
         self.parent[b] = a
@@ -123,7 +142,8 @@ class GuardedClusters:
             mine = self.values.setdefault(a, {})
             for t, vs in self.values.pop(b).items():
                 mine.setdefault(t, set()).update(vs)
-        return None
+        if b in self.cannot:
+            self.cannot.setdefault(a, set()).update(self.cannot.pop(b))
 
     def same(self, i: int, j: int) -> bool:
         return self.find(i) == self.find(j)

@@ -198,3 +198,13 @@ def test_thresholds_are_configurable() -> None:
     assert len(clusters(resolve_records(recs), ["web|1", "form|2"])) == 1
     strict = EngineConfig(merge_threshold=1.0)
     assert len(clusters(resolve_records(recs, strict), ["web|1", "form|2"])) == 2
+
+
+def test_review_decisions_are_applied_as_must_and_cannot_link() -> None:
+    recs = background() + [record("web|1", name="Khổng Minh Triết"), record("form|2", name="Khong Minh Triet"),
+                           record("zalo|3", ids=(("zalo", "oa:1"),), name="Lý Thu Hà"),
+                           record("zalo|4", t="2026-01-02T00:00:00+00:00", ids=(("zalo", "oa:1"),), name="Lý Thu Hà")]
+    result = resolve_records(recs, decisions={("web|1", "form|2"): True, ("zalo|3", "zalo|4"): False})
+    assert result.cluster_of["web|1"] == result.cluster_of["form|2"]
+    assert result.cluster_of["zalo|3"] != result.cluster_of["zalo|4"]  # the shared Zalo id no longer joins them
+    assert any(r.reason == "review_rejected" for r in result.review)
