@@ -11,6 +11,9 @@ match_evidence   why something was linked or merged (rule, identifier, weights).
 merges           one row per merge, pointing at its evidence; `undone_at` is set by an unmerge.
 quality_scores   data-quality figures per source, field and criterion, one set per `hopnhat quality`.
 ingest_checkpoints  how far a file import or mailbox poll has got (resume without duplicates).
+review_queue     pairs of source records the engine was unsure of, or whose merge it refused.
+review_decisions an operator's verdict on a pair (same person or not), applied to later resolutions.
+match_parameters Fellegi-Sunter parameters trained by `hopnhat resolve`.
 
 The migrations in schema/migrations/ create exactly these tables; tests check they do not drift.
 """
@@ -176,3 +179,44 @@ class Merge(Base):
     evidence_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("match_evidence.id"), nullable=False)
     created_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=func.now())
     undone_at: Mapped[datetime | None] = mapped_column(TZ)
+
+
+class ReviewItem(Base):
+    """A pair of source records the engine was unsure about, or whose merge protection refused."""
+
+    __tablename__ = "review_queue"
+    __table_args__ = (UniqueConstraint("left_record", "right_record"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    left_record: Mapped[str] = mapped_column(Text, nullable=False)  # "source|source_record_id"
+    right_record: Mapped[str] = mapped_column(Text, nullable=False)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    probability: Mapped[float | None] = mapped_column(Double)
+    evidence: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    status: Mapped[str] = mapped_column(Text, nullable=False, server_default="open", index=True)
+    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=func.now())
+    decided_at: Mapped[datetime | None] = mapped_column(TZ)
+    decided_by: Mapped[str | None] = mapped_column(Text)
+
+
+class ReviewDecision(Base):
+    """An operator's verdict on two records, applied to every later resolution (must / cannot link)."""
+
+    __tablename__ = "review_decisions"
+
+    left_record: Mapped[str] = mapped_column(Text, primary_key=True)
+    right_record: Mapped[str] = mapped_column(Text, primary_key=True)
+    same_person: Mapped[bool] = mapped_column(Boolean, nullable=False)
+    decided_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=func.now())
+    decided_by: Mapped[str | None] = mapped_column(Text)
+
+
+class MatchParameterSet(Base):
+    """Fellegi-Sunter m/u parameters trained by `hopnhat resolve` (resolver/fellegi_sunter.py)."""
+
+    __tablename__ = "match_parameters"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    trained_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=func.now())
+    records: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    parameters: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)

@@ -11,7 +11,21 @@ import sys
 
 import click
 
-from hopnhat.cli import demo, imap_poll, import_cmd, migrate, normalise, quality, replay, run, show_config
+from hopnhat.cli import (
+    demo,
+    explain,
+    export,
+    imap_poll,
+    import_cmd,
+    migrate,
+    normalise,
+    quality,
+    replay,
+    resolve,
+    review,
+    run,
+    show_config,
+)
 from schema.errors import HopnhatError
 
 
@@ -37,6 +51,11 @@ def cli(ctx: click.Context, debug: bool) -> None:
       hopnhat replay             rebuild a store from the raw topics (--from-beginning)
     Files:
       hopnhat import bulk leads.xlsx --mapping leads.yaml     contact lists, resumable, bad rows to dlq.ingest
+    Identity resolution:
+      hopnhat resolve            bulk resolution of every stored record (fuzzy matching, protection)
+      hopnhat review list        pairs the engine would not decide alone; accept / reject
+      hopnhat explain ID         why these records are one customer
+      hopnhat export clusters --out clusters.csv    source, source_record_id, customer_id
 
     Settings come from HOPNHAT_* environment variables and the YAML file in HOPNHAT_CONFIG
     (default ./hopnhat.yaml); `hopnhat config show` prints what is in force.
@@ -60,6 +79,10 @@ cli.add_command(quality.quality)
 cli.add_command(replay.replay)
 cli.add_command(imap_poll.imap_poll)
 cli.add_command(import_cmd.import_cmd)
+cli.add_command(resolve.resolve)
+cli.add_command(review.review)
+cli.add_command(explain.explain)
+cli.add_command(export.export)
 
 
 def main(argv: list[str] | None = None) -> None:
