@@ -47,15 +47,28 @@ def birth_dates_compatible(a: str, b: str) -> bool:
     return a == b or DamerauLevenshtein.distance(a, b) <= 1
 
 
+def _close(x: str, y: str, cutoff: float = 0.92) -> bool:
+    return x == y or JaroWinkler.normalized_similarity(x, y) >= cutoff
+
+
 def names_compatible(a: MatchRecord, b: MatchRecord) -> bool:
-    """Could these two names be one person? Missing names are compatible with anything."""
+    """Could these two names be one person? Missing names are compatible with anything.
+
+    Lenient on what people leave out (a name cut short at the till, "Phạm Văn" for "Phạm Văn Anh";
+    a Zalo display name "Anh Đỗ" for "Đỗ Tiến Anh"): when the words of one name are all among the
+    other's, they may be one person. Strict on what they change: a different given name, family
+    name, or a different middle name where both wrote one ("Nguyễn Tuấn Anh" / "Nguyễn Hữu Anh").
+    """
     if not a.given or not b.given:
         return True
-    if a.given != b.given and JaroWinkler.normalized_similarity(a.given, b.given) < 0.92:
+    words_a, words_b = set(a.full_name.split()), set(b.full_name.split())
+    if words_a <= words_b or words_b <= words_a:
+        return True
+    if not _close(a.given, b.given):
         return False
-    if a.family and b.family and a.family != b.family:
-        return JaroWinkler.normalized_similarity(a.family, b.family) >= 0.92
-    return True
+    if a.family and b.family and not _close(a.family, b.family):
+        return False
+    return not (a.middle and b.middle and not _close(a.middle, b.middle, 0.88))
 
 
 class GuardedClusters:

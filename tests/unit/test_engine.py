@@ -208,3 +208,16 @@ def test_review_decisions_are_applied_as_must_and_cannot_link() -> None:
     assert result.cluster_of["web|1"] == result.cluster_of["form|2"]
     assert result.cluster_of["zalo|3"] != result.cluster_of["zalo|4"]  # the shared Zalo id no longer joins them
     assert any(r.reason == "review_rejected" for r in result.review)
+
+
+@pytest.mark.parametrize(("a", "b", "compatible"), [
+    ("Phạm Văn", "Phạm Văn Anh", True),  # cut short at the till
+    ("Anh Đỗ", "Đỗ Tiến Anh", True),  # a Zalo display name, given name first, middle left out
+    ("Nguyễn Tuấn Anh", "Nguyễn Hữu Anh", False),  # both wrote a middle name, and they differ
+    ("Trần Thị Lan", "Lê Văn Nam", False),
+    ("Nguyen Thi Hoa", "Nguyễn Thị Hòa", True),
+])
+def test_names_compatible(a: str, b: str, compatible: bool) -> None:
+    from resolver.protection import names_compatible
+
+    assert names_compatible(record("x|1", name=a), record("x|2", name=b)) is compatible
