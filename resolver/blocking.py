@@ -56,14 +56,22 @@ def rule_name(rule: tuple[str, ...]) -> str:
 
 
 def _rule_keys(cols: RecordColumns, rule: tuple[str, ...]) -> np.ndarray:
-    """One int64 key per record (-1 when a field is missing), equal exactly when all fields are."""
+    """One int64 key per record (-1 when a field is missing), equal exactly when all fields are.
+
+    Codes are combined arithmetically (mixed radix); only when the product of the fields'
+    cardinalities could overflow 63 bits is the running key re-coded compactly (a sort)."""
     key = np.zeros(cols.size, dtype=np.int64)
     valid = np.ones(cols.size, dtype=bool)
+    span = 1
     for name in rule:
         codes = cols[name].codes
         valid &= codes >= 0
-        combined = key * (int(codes.max(initial=0)) + 1) + np.maximum(codes, 0)
-        key = np.unique(combined, return_inverse=True)[1].astype(np.int64)  # stay compact: no overflow
+        radix = int(codes.max(initial=0)) + 1
+        if span * radix >= 2**62:
+            key = np.unique(key, return_inverse=True)[1].astype(np.int64)
+            span = int(key.max(initial=0)) + 1
+        key = key * radix + np.maximum(codes, 0)
+        span *= radix
     key[~valid] = -1
     return key
 

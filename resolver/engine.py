@@ -45,10 +45,10 @@ class EngineConfig:
     review_threshold: float = 0.50  # between this and merge_threshold: the review queue
     min_non_name_bits: float = 4.0  # agreement outside the name needed to merge (bits of weight)
     override_probability: float = 1 - 1e-6  # a scored pair this sure merges despite differing birth dates
-    max_block: int = 400
+    max_block: int = 100  # larger blocks are skipped (counted in stats): same-name crowds, not leads
     expected_matches_per_record: float = 1.0  # the prior
     rules: tuple[tuple[str, ...], ...] = DEFAULT_RULES
-    training_pairs_per_rule: int = 300_000
+    training_pairs_per_rule: int = 100_000
     u_pairs: int = 300_000  # random pairs measuring u (at most 30 per record)
     seed: int = 13
 

@@ -75,21 +75,27 @@ class GuardedClusters:
     """Union-find over record indices that checks merge protection before every union."""
 
     def __init__(self, records: Sequence[MatchRecord]) -> None:
+        self.records = records
         self.parent = list(range(len(records)))
+        # Per-root aggregates, built lazily: a root that never merged is its own record, so its
+        # aggregates are read off that record on first use (most records never need them).
         self.birth_dates: dict[int, set[str]] = {}
-        self.national_ids: dict[int, set[str]] = {}
         self.values: dict[int, dict[str, set[str]]] = {}
         self.cannot: dict[int, set[int]] = {}  # root -> records an operator said are someone else
-        for i, r in enumerate(records):
-            if r.birth_date:
-                self.birth_dates[i] = {r.birth_date}
+        self._built: set[int] = set()
+
+    def _aggregate(self, root: int) -> None:
+        if root in self._built:
+            return
+        self._built.add(root)
+        r = self.records[root]
+        if r.birth_date:
+            self.birth_dates[root] = {r.birth_date}
+        if r.identifiers:
             by_type: dict[str, set[str]] = {}
             for t, v in r.identifiers:
                 by_type.setdefault(t, set()).add(v)
-            if by_type:
-                self.values[i] = by_type
-                if "national_id" in by_type:
-                    self.national_ids[i] = by_type["national_id"]
+            self.values[root] = by_type
 
     def find(self, i: int) -> int:
         parent = self.parent
@@ -109,6 +115,8 @@ class GuardedClusters:
         """An operator's decision that i and j are one person: no protection rule applies."""
         a, b = self.find(i), self.find(j)
         if a != b:
+            self._aggregate(a)
+            self._aggregate(b)
             self._link(a, b)
 
     def refusal(self, a: int, b: int, birth_dates: bool = True) -> Refusal | None:
@@ -116,18 +124,22 @@ class GuardedClusters:
         for x, y in ((a, b), (b, a)):
             if any(self.find(k) == y for k in self.cannot.get(x, ())):
                 return Refusal(a, b, "review_rejected", "an operator decided these are different people")
+        self._aggregate(a)
+        self._aggregate(b)
         da, db = self.birth_dates.get(a), self.birth_dates.get(b)
         if birth_dates and da and db and not any(birth_dates_compatible(x, y) for x in da for y in db):
             return Refusal(a, b, "conflict:birth_date", f"{sorted(da)} vs {sorted(db)}")
-        na, nb = self.national_ids.get(a), self.national_ids.get(b)
-        if na and nb and not (na & nb):
-            return Refusal(a, b, "conflict:national_id", "two different national ids")
         va, vb = self.values.get(a), self.values.get(b)
         if va and vb:
-            for t, limit in IDENTIFIER_LIMITS.items():
-                sa, sb = va.get(t), vb.get(t)
-                if sa and sb and len(sa | sb) > limit:
-                    return Refusal(a, b, f"limit:{t}", f"{len(sa | sb)} distinct {t} values (limit {limit})")
+            na, nb = va.get("national_id"), vb.get("national_id")
+            if na and nb and not (na & nb):
+                return Refusal(a, b, "conflict:national_id", "two different national ids")
+            small, large = (va, vb) if len(va) <= len(vb) else (vb, va)
+            for t, values in small.items():
+                other = large.get(t)
+                limit = IDENTIFIER_LIMITS.get(t)
+                if other and limit is not None and len(values) + len(other) > limit and len(values | other) > limit:
+                    return Refusal(a, b, f"limit:{t}", f"{len(values | other)} distinct {t} values (limit {limit})")
         return None
 
     def union(self, i: int, j: int, birth_dates: bool = True) -> Refusal | None:
@@ -148,9 +160,8 @@ class GuardedClusters:
         if b < a:  # the earliest record's index is the root: stable, order-independent naming
             a, b = b, a
         self.parent[b] = a
-        for table in (self.birth_dates, self.national_ids):
-            if b in table:
-                table.setdefault(a, set()).update(table.pop(b))
+        if b in self.birth_dates:
+            self.birth_dates.setdefault(a, set()).update(self.birth_dates.pop(b))
         if b in self.values:
             mine = self.values.setdefault(a, {})
             for t, vs in self.values.pop(b).items():
