@@ -10,13 +10,14 @@ BENCH_VENV := .venv-bench
 BENCH_STAMP := $(BENCH_VENV)/.installed-stamp
 SIZES ?= 10000,100000,1000000
 
-.PHONY: all venv demo test test-fast bench bench-env bench-er bench-er-scale schema clean help
+.PHONY: all venv browser demo test test-fast bench bench-env bench-er bench-er-scale schema clean help
 
 all: help
 
 help:
 	@echo "make demo        run the whole pipeline on a Vietnamese sample (embedded broker + PostgreSQL)"
 	@echo "make test        run the test suite (unit + integration on real services)"
+	@echo "make browser     install Debian's chromium for the console tests (root; make test does it)"
 	@echo "make test-fast   unit tests only"
 	@echo "make bench       webhook-to-PostgreSQL benchmark (bench/e2e.py)"
 	@echo "make bench-env   .venv-bench: hopnhat + the peers the ER benchmarks compare with (Splink, DuckDB)"
@@ -35,7 +36,24 @@ venv: $(STAMP)
 demo: venv
 	$(VENV)/bin/hopnhat demo
 
-test: venv
+# The console's end-to-end tests drive Debian's Chromium through Playwright's bundled driver (never a
+# downloaded browser build). Installed here so a clean clone needs nothing done by hand.
+CHROMIUM := /usr/bin/chromium
+
+browser:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" != 0 ]; then \
+	    echo "The console tests need Debian's Chromium at $(CHROMIUM). As root run:"; \
+	    echo "  apt-get update && apt-get install -y --no-install-recommends chromium fonts-dejavu-core"; \
+	    exit 1; \
+	  fi; \
+	  echo "installing Debian's chromium for the console tests ..."; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    chromium fonts-dejavu-core >/dev/null; \
+	  test -x $(CHROMIUM) || { echo "apt-get did not install $(CHROMIUM)"; exit 1; }; \
+	}
+
+test: venv browser
 	$(VENV)/bin/python -m pytest $(PYTEST_ARGS)
 
 test-fast: venv

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 import hopnhat
-from hopnhat.http import profiles
+from hopnhat.http import console, profiles
 from hopnhat.http.publisher import RawPublisher
 from hopnhat.http.webhooks import build_router
 from hopnhat.settings import Settings, psycopg_url
@@ -41,6 +41,7 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="hopnhat", version=hopnhat.__version__, lifespan=lifespan)
     app.include_router(build_router(settings))
     app.include_router(profiles.router)
+    app.include_router(console.router)
 
     @app.exception_handler(HopnhatError)
     async def hopnhat_error(request: Request, exc: HopnhatError) -> JSONResponse:

@@ -37,7 +37,8 @@ from schema.events import GoldenProfile, IdentifierType
 router = APIRouter(prefix="/v1/customers", tags=["profiles"])
 
 
-def _pool(request: Request) -> AsyncConnectionPool:
+def db_pool(request: Request) -> AsyncConnectionPool:
+    """The app's database pool (503 when the app runs without a database)."""
     pool = getattr(request.app.state, "db_pool", None)
     if pool is None:
         raise HTTPException(503, "the profile API needs HOPNHAT_DATABASE_URL")
@@ -66,7 +67,8 @@ def _uuid(customer_id: str) -> uuid.UUID:
         raise HTTPException(400, "customer_id: not a UUID") from None
 
 
-async def _live(pool: AsyncConnectionPool, customer_id: uuid.UUID) -> tuple[str, GoldenProfile]:
+async def live_profile(pool: AsyncConnectionPool, customer_id: uuid.UUID) -> tuple[str, GoldenProfile]:
+    """(surviving id, golden record) of a customer id, following a merge; 404 if unknown."""
     async with pool.connection() as conn:
         cur = await conn.execute(
             """SELECT r.id, r.profile FROM customers c
@@ -81,13 +83,13 @@ async def _live(pool: AsyncConnectionPool, customer_id: uuid.UUID) -> tuple[str,
 async def lookup(request: Request, type: IdentifierType = Query(..., description="identifier type"),  # noqa: A002
                  value: str = Query(..., min_length=1, max_length=320)) -> ProfileOut:
     stored = lookup_value(type, value)
-    async with _pool(request).connection() as conn:
+    async with db_pool(request).connection() as conn:
         cur = await conn.execute("SELECT customer_id FROM identifiers WHERE type = %s AND value = %s",
                                  (type.value, stored))
         row = await cur.fetchone()
     if row is None:
         raise HTTPException(404, f"no customer with {type.value} {stored}")
-    live_id, profile = await _live(_pool(request), row[0])
+    live_id, profile = await live_profile(db_pool(request), row[0])
     return ProfileOut(requested_id=str(row[0]), customer_id=live_id, profile=profile)
 
 
@@ -110,7 +112,7 @@ async def search(request: Request, name: str = Query(..., min_length=2, max_leng
             raise HTTPException(400, f"province: {province!r} is not a province or city")
         code = found.code
     patterns = [f"% {w} %" for w in words]
-    async with _pool(request).connection() as conn:
+    async with db_pool(request).connection() as conn:
         cur = await conn.execute(
             """SELECT c.id, c.profile FROM customers c
                 WHERE c.merged_into IS NULL
@@ -129,7 +131,7 @@ async def search(request: Request, name: str = Query(..., min_length=2, max_leng
 
 @router.get("/{customer_id}", response_model=ProfileOut, summary="The golden record, following merges")
 async def get_profile(request: Request, customer_id: str) -> ProfileOut:
-    live_id, profile = await _live(_pool(request), _uuid(customer_id))
+    live_id, profile = await live_profile(db_pool(request), _uuid(customer_id))
     return ProfileOut(requested_id=customer_id, customer_id=live_id, profile=profile)
 
 
@@ -148,8 +150,8 @@ def _parse_cursor(cursor: str) -> tuple[datetime, str]:
 @router.get("/{customer_id}/timeline", response_model=TimelinePage, summary="Interactions across channels")
 async def timeline(request: Request, customer_id: str, limit: int = Query(50, ge=1, le=500),
                    cursor: str | None = None) -> TimelinePage:
-    pool = _pool(request)
-    live_id, _ = await _live(pool, _uuid(customer_id))
+    pool = db_pool(request)
+    live_id, _ = await live_profile(pool, _uuid(customer_id))
     after = _parse_cursor(cursor) if cursor else None
     async with pool.connection() as conn:
         cur = await conn.execute(
@@ -172,8 +174,8 @@ async def timeline(request: Request, customer_id: str, limit: int = Query(50, ge
 
 @router.get("/{customer_id}/explain", response_model=ExplainOut, summary="Why these records are one customer")
 async def explain(request: Request, customer_id: str) -> ExplainOut:
-    pool = _pool(request)
-    live_id, _ = await _live(pool, _uuid(customer_id))
+    pool = db_pool(request)
+    live_id, _ = await live_profile(pool, _uuid(customer_id))
     root = uuid.UUID(live_id)
     async with pool.connection() as conn:
         cur = await conn.execute(

@@ -1,0 +1,152 @@
+"""The web console's pages over data the sink stored, on real PostgreSQL (HTML read back, no browser).
+
+The browser test (test_console_browser.py) drives the same pages in Chromium on a full stack; here each
+behaviour is checked quickly: search by every kind of identifier, escaping, redirects, health states.
+"""
+
+import asyncio
+import html
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi import APIRouter
+from fastapi.testclient import TestClient
+
+from hopnhat.http.app import create_app
+from schema.events import CanonicalEvent, Identifier, IdentifierType, Interaction, NormalisedText
+from streams.postgres_sink import PostgresSink
+
+pytestmark = pytest.mark.integration
+T0 = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 09:00 in Hà Nội
+ZALO = "579745863508352884:8448021542710133051"
+
+
+def ev(eid: str, minute: int, channel: str, kind: str, *, phone: str | None = None, email: str | None = None,
+       zalo: str | None = None, amount: int | None = None, summary: str | None = None,
+       name: str = "Nguyễn Thị Thu Hà") -> CanonicalEvent:
+    idents = [Identifier(type=t, value=v, raw=v) for t, v in
+              ((IdentifierType.phone, phone), (IdentifierType.email, email), (IdentifierType.zalo, zalo)) if v]
+    return CanonicalEvent(event_id=eid, channel=channel, source=f"{channel}:shop", source_record_id=eid,
+                          occurred_at=T0 + timedelta(minutes=minute), received_at=T0, identifiers=idents,
+                          name=NormalisedText(raw=name, value=name),
+                          interaction=Interaction(kind=kind, summary=summary, amount_vnd=amount))
+
+
+@pytest.fixture
+def client(services, database_factory):
+    url = database_factory()
+
+    async def load() -> None:
+        sink = await PostgresSink.connect(url)
+        await sink.apply([ev("z1", 1, "zalo", "message", zalo=ZALO, summary="Shop ơi áo dài cưới còn size M không?")])
+        await sink.apply([ev("f1", 2, "webform", "form_submission", email="thuha.nguyen@gmail.com",
+                             summary="<script>alert('xss')</script> tư vấn giúp em")])
+        await sink.apply([ev("o1", 3, "kiotviet", "order", phone="+84912345678", email="thuha.nguyen@gmail.com",
+                             zalo=ZALO, amount=1_250_000, summary="Hóa đơn HD000412")])
+        await sink.apply([ev("c1", 4, "callcenter", "call", phone="+84912345678", summary="Cuộc gọi đến, 1:47")])
+        await sink.apply([ev("x1", 5, "webform", "form_submission", phone="+84903111222", name="Trần Văn Bình")])
+        await sink.close()
+
+    asyncio.run(load())
+    settings = services.model_copy(update={"database_url": url})
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def text(body: str) -> str:
+    """The page's visible text, roughly: tags dropped, entities decoded, spaces squeezed."""
+    return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", body)))
+
+
+def customer_links(body: str) -> list[str]:
+    return re.findall(r'class="customer-link" href="([^"]+)"', body)
+
+
+@pytest.mark.parametrize("query", ["0912.345.678", "+84 912 345 678", "THUHA.Nguyen@gmail.com",
+                                   "8448021542710133051", "thu ha", "Thu Hà"],
+                         ids=["local-phone", "intl-phone", "email-case", "zalo-user-id", "name-no-diacritics",
+                              "name-diacritics"])
+def test_search_by_any_identifier_or_name_finds_the_one_customer(client, query) -> None:
+    r = client.get("/console", params={"q": query})
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
+    assert len(customer_links(r.text)) == 1, text(r.text)
+    assert "Nguyễn Thị Thu Hà" in r.text
+    assert "Trần Văn Bình" not in r.text
+
+
+def test_search_reports_nothing_found_and_bad_input(client) -> None:
+    miss = client.get("/console", params={"q": "0987 000 111"})
+    assert miss.status_code == 200 and customer_links(miss.text) == []
+    assert "Không tìm thấy" in miss.text
+    short = client.get("/console", params={"q": "a"})
+    assert short.status_code == 400 and "ít nhất 2 ký tự" in short.text
+    no_letters = client.get("/console", params={"q": "?!"})  # the name search finds nothing to look for
+    assert no_letters.status_code == 400 and 'class="error" role="alert">name: no letters' in no_letters.text
+    start = client.get("/console")
+    assert start.status_code == 200 and '<html lang="vi">' in start.text and '<meta charset="utf-8">' in start.text
+
+
+def test_customer_page_shows_sources_timeline_amounts_and_why_merged(client) -> None:
+    search = client.get("/console", params={"q": "0912345678"})
+    page = client.get(customer_links(search.text)[0])
+    assert page.status_code == 200
+    body, visible = page.text, text(page.text)
+    assert "<h1 class=\"customer-name\">Nguyễn Thị Thu Hà</h1>" in body
+    # Golden record values with their sources and first-seen times in Hà Nội time (UTC+7).
+    assert re.search(r"\+84912345678 callcenter:shop kiotviet:shop 20/11/2026 09:03 20/11/2026 09:04", visible), visible
+    assert "thuha.nguyen@gmail.com" in visible and "zalo " + ZALO in visible
+    # Timeline: newest first, every channel, VND grouped with dots.
+    order = [m for m in re.findall(r'<li class="event ch-([a-z]+)"', body)]
+    assert order == ["callcenter", "kiotviet", "webform", "zalo"]
+    assert "1.250.000\u00a0₫" in body
+    assert "Shop ơi áo dài cưới còn size M không?" in body
+    assert "<script>alert" not in body and "&lt;script&gt;alert(" in body  # escaped, never executed
+    # Why merged: the order carried both the Zalo id of the chat and the email of the form.
+    assert visible.count("trùng định danh (shared identifier) ·") == 1
+    assert re.search(r"vì sự kiện o1 mang cả zalo:\S+ \(đã thuộc hồ sơ giữ lại\) và email:thuha.nguyen@gmail.com", visible)
+
+
+def test_absorbed_id_redirects_to_the_survivor_and_unknown_ids_are_404(client) -> None:
+    live = customer_links(client.get("/console", params={"q": "0912345678"}).text)[0]
+    explain = client.get("/v1/customers/" + live.rsplit("/", 1)[1] + "/explain").json()
+    absorbed = explain["merges"][0]["absorbed"]
+    r = client.get(f"/console/customers/{absorbed}", follow_redirects=False)
+    assert r.status_code == 307 and r.headers["location"].startswith(live)
+    followed = client.get(f"/console/customers/{absorbed}")
+    assert followed.status_code == 200 and f"Hồ sơ {absorbed} đã được gộp" in followed.text
+    assert client.get(f"/console/customers/{'0' * 8}-0000-0000-0000-{'0' * 12}").status_code == 404
+    assert client.get("/console/customers/not-a-uuid").status_code == 400
+
+
+def test_health_page_says_so_when_the_status_endpoint_is_missing(client) -> None:
+    if any(getattr(r, "path", "") == "/v1/status" for r in client.app.routes):
+        pytest.skip("this app serves /v1/status: the figures are checked in the browser test")
+    r = client.get("/console/health")
+    assert r.status_code == 200
+    assert "status endpoint unavailable" in r.text and 'class="status-badge unknown"' in r.text
+
+
+def test_health_page_renders_every_figure_of_the_status_body(services) -> None:
+    status = {
+        "healthy": False, "problems": ["dlq.normalise has 3 records"], "generated_at": "2026-11-22T16:05:00+00:00",
+        "lag": [{"group": "hopnhat", "topic": "events.canonical", "partition": 0, "committed": 12000, "end": 12345,
+                 "lag": 345}],
+        "rates": [{"stage": "normalise", "channel": "zalo", "events_per_s": 3.5}],
+        "dlq": [{"topic": "dlq.normalise", "depth": 3}, {"topic": "dlq.resolve", "depth": 0}],
+        "database": {"size_bytes": 25 * 1024 * 1024, "customers": 1234, "interactions": 56789},
+        "last_event": [{"channel": "kiotviet", "at": "2026-11-22T16:04:00+00:00"}],
+        "quality": [{"source": "webform:lien-he", "field": "phone", "criterion": "completeness", "score": 0.795}],
+    }
+    app = create_app(services.model_copy(update={"database_url": None}))
+    stand_in = APIRouter()
+    stand_in.add_api_route("/v1/status", lambda: status)
+    app.router.routes.insert(0, stand_in.routes[0])  # ahead of any real /v1/status: this body, exactly
+    with TestClient(app) as c:
+        visible = text(c.get("/console/health").text)
+    assert "Có vấn đề unhealthy" in visible and "dlq.normalise has 3 records" in visible
+    assert "Cập nhật lúc 22/11/2026 23:05" in visible
+    assert "1.234 khách hàng" in visible and "56.789 tương tác" in visible and "25 MB" in visible
+    assert "hopnhat events.canonical 0 12.000 12.345 345" in visible
+    assert "normalise Zalo OA 3,5" in visible and "KiotViet 22/11/2026 23:04" in visible
+    assert "webform:lien-he phone completeness 79,5%" in visible
