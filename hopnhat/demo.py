@@ -3,7 +3,8 @@
 Starts the embedded broker and PostgreSQL (unless URLs are configured), migrates, creates topics,
 starts `hopnhat serve` and `hopnhat worker` as child processes, posts signed form submissions over
 HTTP, waits until every accepted event is stored or dead-lettered, and reports what was resolved.
-Everything it started is stopped before it returns.
+Everything it started is stopped before it returns; with `on_ready` (`hopnhat demo --serve`) that waits
+until the callback returns, so a person can browse the console on the demo data first.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
-from hopnhat.embedded import embedded_services, free_port
+from hopnhat.embedded import ChildService, embedded_services, free_port, port_open
 from hopnhat.migrate import migrate
 from hopnhat.processes import running_stack
 from hopnhat.quality import QualityScore, compute_quality
@@ -54,19 +55,27 @@ class DemoTimeout(HopnhatError):
     """The resolver did not catch up in time."""
 
 
+OnReady = Callable[[DemoResult, Settings, list[ChildService]], None]
+
+
 def run_demo(*, settings: Settings, customers: int = 200, seed: int = 84, workers: int = 1,
-             catch_up_timeout_s: float = 120.0, progress: Callable[[str, int, int], None] | None = None) -> DemoResult:
+             catch_up_timeout_s: float = 120.0, progress: Callable[[str, int, int], None] | None = None,
+             on_ready: OnReady | None = None) -> DemoResult:
+    """Run the demo; `on_ready(result, settings, children)` is called while everything still runs."""
     started = time.perf_counter()
     people, visits = generate(customers, seed)
     secret = secrets.token_urlsafe(24)
     with embedded_services(settings) as base:
+        # The default port is kept only for --serve and only when free (a person types it); a plain run
+        # takes any free port so it never collides with a `hopnhat serve` already running.
+        keep = base.http_port != 8080 or (on_ready is not None and not port_open(base.http_host, 8080))
         s = base.with_secret("webform", DEMO_FORM, secret).model_copy(update={
-            "http_port": free_port(base.http_host) if base.http_port == 8080 else base.http_port,
+            "http_port": base.http_port if keep else free_port(base.http_host),
         })
         assert s.database_url
         migrate(database_url=s.database_url)
         ensure_topics(s)
-        with running_stack(s, workers=workers):
+        with running_stack(s, workers=workers) as children:
             done = 0
 
             def tick() -> None:
@@ -83,14 +92,17 @@ def run_demo(*, settings: Settings, customers: int = 200, seed: int = 84, worker
             counts = store_counts(s.database_url)
             dlq = dlq_depth(s)
             scores = compute_quality(database_url=s.database_url)
-    return DemoResult(
-        people=len(people), events_in=len(visits), accepted=report.accepted,
-        rejected_http=len(visits) - report.accepted, interactions_stored=stored, customers=counts.customers,
-        merges=counts.merges, identifiers=counts.identifiers, dlq=dlq,
-        events_per_s=round(report.accepted / elapsed, 1) if elapsed else 0.0, post_s=round(report.seconds, 2),
-        wall_s=round(time.perf_counter() - started, 2), store_bytes=counts.bytes,
-        quality_flagged=sum(q.flagged for q in scores), quality=scores,
-    )
+            result = DemoResult(
+                people=len(people), events_in=len(visits), accepted=report.accepted,
+                rejected_http=len(visits) - report.accepted, interactions_stored=stored, customers=counts.customers,
+                merges=counts.merges, identifiers=counts.identifiers, dlq=dlq,
+                events_per_s=round(report.accepted / elapsed, 1) if elapsed else 0.0, post_s=round(report.seconds, 2),
+                wall_s=round(time.perf_counter() - started, 2), store_bytes=counts.bytes,
+                quality_flagged=sum(q.flagged for q in scores), quality=scores,
+            )
+            if on_ready is not None:
+                on_ready(result, s, children)
+    return result
 
 
 def _wait_caught_up(s: Settings, expected: int, timeout: float,

@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import json
+import time
+from typing import TYPE_CHECKING
 
 import click
 
 from hopnhat.settings import load_settings
+
+if TYPE_CHECKING:
+    from hopnhat.demo import DemoResult
+    from hopnhat.embedded import ChildService
+    from hopnhat.settings import Settings
 
 
 @click.command()
@@ -14,12 +21,19 @@ from hopnhat.settings import load_settings
               help="People in the sample; each submits 1-4 forms.")
 @click.option("--seed", type=int, default=84, show_default=True, help="Sample seed (same seed, same sample).")
 @click.option("--workers", type=click.IntRange(1, 8), default=1, show_default=True, help="Stream workers.")
+@click.option("--serve", is_flag=True,
+              help="Afterwards keep the API, the web console and the metrics up on the demo data, print their "
+                   "addresses, and stop everything on Ctrl-C.")
 @click.option("--json", "as_json", is_flag=True, help="Print only a final JSON line (for scripts).")
-def demo(customers: int, seed: int, workers: int, as_json: bool) -> None:
+def demo(customers: int, seed: int, workers: int, serve: bool, as_json: bool) -> None:
     """Start embedded services, post a sample through the webhook, resolve, print what it resolved.
 
-    Nothing is left running afterwards. With HOPNHAT_KAFKA_BOOTSTRAP / HOPNHAT_DATABASE_URL set, those
-    are used instead of the embedded broker and PostgreSQL.
+    Nothing is left running afterwards (with --serve: after Ctrl-C). With HOPNHAT_KAFKA_BOOTSTRAP /
+    HOPNHAT_DATABASE_URL set, those are used instead of the embedded broker and PostgreSQL.
+
+    \b
+    Browse the result:
+      hopnhat demo --serve       then open the printed console address (http://127.0.0.1:8080/console)
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
@@ -28,9 +42,30 @@ def demo(customers: int, seed: int, workers: int, as_json: bool) -> None:
 
     settings = load_settings()
     console = Console(stderr=True)
+    bar: Progress | None = None
+
+    def serve_until_ctrl_c(result: DemoResult, s: Settings, children: list[ChildService]) -> None:
+        if bar is not None:
+            bar.stop()
+        show(result, as_json)
+        addresses = service_addresses(s)
+        if as_json:
+            click.echo(json.dumps(addresses))
+        else:
+            click.echo("\nServing the demo data:")
+            for label, address in addresses.items():
+                click.echo(f"  {label:<9} {address}")
+            click.echo("Ctrl-C to stop")
+        while all(c.alive() for c in children):
+            time.sleep(0.5)
+        dead = [c for c in children if not c.alive()]
+        raise click.ClickException(f"{dead[0].name} exited:\n{dead[0].log_tail()}")
+
+    on_ready = serve_until_ctrl_c if serve else None
     if as_json:
-        result = run_demo(settings=settings, customers=customers, seed=seed, workers=workers)
-        click.echo(json.dumps(result.as_dict()))
+        result = run_demo(settings=settings, customers=customers, seed=seed, workers=workers, on_ready=on_ready)
+        if not serve:
+            show(result, as_json)
         return
     console.print("[bold]hopnhat demo[/bold]: starting broker, PostgreSQL, webhook server and worker ...")
     with Progress(TextColumn("{task.description:<22}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -43,7 +78,31 @@ def demo(customers: int, seed: int, workers: int, as_json: bool) -> None:
                 tasks[stage] = bar.add_task(label, total=total)
             bar.update(tasks[stage], completed=done)
 
-        result = run_demo(settings=settings, customers=customers, seed=seed, workers=workers, progress=progress)
+        result = run_demo(settings=settings, customers=customers, seed=seed, workers=workers, progress=progress,
+                          on_ready=on_ready)
+    if not serve:
+        show(result, as_json)
+
+
+def service_addresses(s: Settings) -> dict[str, str]:
+    """What a person can open while `--serve` runs; /metrics only if this server exposes it."""
+    import httpx
+
+    base = f"http://{s.http_host}:{s.http_port}"
+    addresses = {"console": f"{base}/console", "api docs": f"{base}/docs",
+                 "webhooks": f"{base}/webhooks/{{channel}}/{{source}}"}
+    try:
+        if httpx.get(f"{base}/metrics", timeout=5).status_code == 200:
+            addresses["metrics"] = f"{base}/metrics"
+    except httpx.HTTPError:
+        pass
+    return addresses
+
+
+def show(result: DemoResult, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(result.as_dict()))
+        return
     ok = result.interactions_stored == result.accepted and result.dlq == 0
     click.echo(
         f"\n{result.events_in} form submissions from {result.people} people went through the webhook "

@@ -88,3 +88,50 @@ def test_up_stops_everything_on_ctrl_c(tmp_path) -> None:
     assert alive == []
     assert not ports & listening_ports()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_demo_serve_keeps_the_console_up_on_the_demo_data_until_ctrl_c(tmp_path) -> None:
+    import re
+    import signal
+    import time
+
+    import httpx
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HOPNHAT_")}
+    env["HOPNHAT_HTTP_PORT"] = str(__import__("hopnhat.embedded", fromlist=["free_port"]).free_port())
+    proc = subprocess.Popen([sys.executable, "-m", "hopnhat.cli.main", "demo", "--serve", "--customers", "30"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            start_new_session=True)
+    lines = []
+    deadline = time.monotonic() + 180
+    assert proc.stdout is not None
+    while time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        lines.append(line)
+        if "Ctrl-C to stop" in line or not line:
+            break
+    out = "".join(lines)
+    assert "Ctrl-C to stop" in out, out
+    assert re.search(r"from 30 people went through the webhook", out)
+    console = re.search(r"console\s+(http://\S+/console)", out)
+    assert console and console.group(1).endswith(f":{env['HOPNHAT_HTTP_PORT']}/console"), out
+    assert re.search(r"api docs\s+http://\S+/docs", out)
+    tree = psutil.Process(proc.pid).children(recursive=True)
+    _, ports = tree_listeners(psutil.Process(proc.pid))
+
+    start = httpx.get(console.group(1), timeout=10)
+    assert start.status_code == 200 and '<html lang="vi">' in start.text
+    # The demo's people are on the console: any common family name finds several of them.
+    found = httpx.get(console.group(1), params={"q": "Nguyễn"}, timeout=10)
+    assert found.status_code == 200 and found.text.count('class="customer-link"') >= 2
+    first = re.search(r'class="customer-link" href="([^"]+)"', found.text)
+    assert first
+    page = httpx.get(console.group(1).removesuffix("/console") + first.group(1), timeout=10)
+    assert page.status_code == 200 and "Biểu mẫu web" in page.text and 'class="event ch-webform"' in page.text
+    assert httpx.get(console.group(1).removesuffix("/console") + "/docs", timeout=10).status_code == 200
+
+    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    assert proc.wait(60) == 130
+    gone, alive = psutil.wait_procs(tree, timeout=10)
+    assert alive == []
+    assert not ports & listening_ports()
