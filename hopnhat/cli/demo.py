@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import signal
 import time
+from types import FrameType
 from typing import TYPE_CHECKING
 
 import click
@@ -56,6 +58,7 @@ def demo(customers: int, seed: int, workers: int, serve: bool, as_json: bool) ->
             for label, address in addresses.items():
                 click.echo(f"  {label:<9} {address}")
             click.echo("Ctrl-C to stop")
+        signal.signal(signal.SIGTERM, stop_like_ctrl_c)  # a service manager's stop cleans up the same way
         while all(c.alive() for c in children):
             time.sleep(0.5)
         dead = [c for c in children if not c.alive()]
@@ -82,6 +85,10 @@ def demo(customers: int, seed: int, workers: int, serve: bool, as_json: bool) ->
                           on_ready=on_ready)
     if not serve:
         show(result, as_json)
+
+
+def stop_like_ctrl_c(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def service_addresses(s: Settings) -> dict[str, str]:

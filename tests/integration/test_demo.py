@@ -90,7 +90,8 @@ def test_up_stops_everything_on_ctrl_c(tmp_path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_demo_serve_keeps_the_console_up_on_the_demo_data_until_ctrl_c(tmp_path) -> None:
+@pytest.mark.parametrize("stop", ["ctrl-c", "sigterm"])
+def test_demo_serve_keeps_the_console_up_on_the_demo_data_until_stopped(stop: str, tmp_path) -> None:
     import re
     import signal
     import time
@@ -98,6 +99,7 @@ def test_demo_serve_keeps_the_console_up_on_the_demo_data_until_ctrl_c(tmp_path)
     import httpx
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOPNHAT_")}
+    env["HOPNHAT_DATA_DIR"] = str(tmp_path)
     env["HOPNHAT_HTTP_PORT"] = str(__import__("hopnhat.embedded", fromlist=["free_port"]).free_port())
     proc = subprocess.Popen([sys.executable, "-m", "hopnhat.cli.main", "demo", "--serve", "--customers", "30"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
@@ -130,8 +132,12 @@ def test_demo_serve_keeps_the_console_up_on_the_demo_data_until_ctrl_c(tmp_path)
     assert page.status_code == 200 and "Biểu mẫu web" in page.text and 'class="event ch-webform"' in page.text
     assert httpx.get(console.group(1).removesuffix("/console") + "/docs", timeout=10).status_code == 200
 
-    os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    if stop == "ctrl-c":
+        os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does: the whole foreground group
+    else:
+        proc.send_signal(signal.SIGTERM)  # what a service manager does: the parent only
     assert proc.wait(60) == 130
     gone, alive = psutil.wait_procs(tree, timeout=10)
     assert alive == []
     assert not ports & listening_ports()
+    assert list(tmp_path.iterdir()) == []  # the embedded broker's and database's files are gone too
