@@ -9,7 +9,8 @@ Record ids say the truth: rec-123-org and rec-123-dup-0 are one person.
 hopnhat side, the way a user would run it: each data set is written to a CSV file and read through
 the bulk-list connector (connectors/bulk.py) with a column mapping (surname + given name as name
 parts, date_of_birth -> birth_date, soc_sec_id -> attribute id_number, postcode -> attribute
-postcode, house number / street / locality / suburb / state -> address), each row goes through
+postcode, house number + street -> attribute street, address_2 + suburb -> attribute locality, and
+all address columns with the state -> address), each row goes through
 `resolver.normalise.canonical_event`, then `resolver.engine.resolve_records` clusters them.
 `wall_s` covers parsing the CSV bytes + normalising + resolving (the CSV write is not timed). A row
 the connector or the normaliser rejects (FEBRL3 has records with no name at all) stays a singleton
@@ -60,7 +61,9 @@ FEBRL_MAPPING: dict[str, Any] = {
         "given_name": "given_name",
         "birth_date": "date_of_birth",
         "address": ["street_number", "address_1", "address_2", "suburb", "state"],
-        "attributes": {"id_number": "soc_sec_id", "postcode": "postcode"},
+        # Street and locality in columns of their own go to the matcher as they are (resolver/features.py).
+        "attributes": {"id_number": "soc_sec_id", "postcode": "postcode", "street": ["street_number", "address_1"],
+                       "locality": ["address_2", "suburb"]},
     },
 }
 _ENTITY = re.compile(r"^rec-(\d+)-")

@@ -16,7 +16,9 @@ A birth date that cannot be read (31/02/1990, a corrupt yyyymmdd) does not cost 
 as the attribute `invalid.birth_date` with the reason, as the normaliser keeps any value that fails
 beside good ones. Lists that keep names in parts (family / middle / given columns, e.g. an English
 export with given name and surname) are joined in Vietnamese order, family name first, so the name
-parser never has to guess which word is the given name.
+parser never has to guess which word is the given name; the parts also go on as attributes
+(`family_name`, `middle_name`, `given_name`) for the matcher. An attribute may name several columns,
+joined by a space (`street: [Số nhà, Đường]`).
 """
 
 from __future__ import annotations
@@ -96,7 +98,8 @@ class ColumnPlan:
                 raise MalformedPayload("mapping.channel_ids", f"unknown identifier type {kind!r}; known: "
                                        + ", ".join(IdentifierType.__members__))
             self.channel_ids[kind] = find(f"channel_ids.{kind}", _names(wanted), required=True)
-        self.attributes = {name: find(f"attributes.{name}", [str(col)], required=True)[0]
+        # An attribute may be read from several columns (house number + street), joined by a space.
+        self.attributes = {name: find(f"attributes.{name}", _names(col), required=True)
                            for name, col in dict(columns.get("attributes") or {}).items()}
         unknown = set(columns) - set(SINGLE_FIELDS + LIST_FIELDS) - {"channel_ids", "attributes"}
         if unknown:
@@ -107,7 +110,8 @@ class ColumnPlan:
     def apply(self, cells: Mapping[str, Any]) -> dict[str, Any]:
         mapped: dict[str, Any] = {f: [cells.get(c) for c in cols] for f, cols in self.fields.items()}
         mapped["channel_ids"] = {k: [cells.get(c) for c in cols] for k, cols in self.channel_ids.items()}
-        mapped["attributes"] = {k: cells.get(c) for k, c in self.attributes.items()}
+        mapped["attributes"] = {k: " ".join(t for c in cols if (t := cell_text(cells.get(c))))
+                                for k, cols in self.attributes.items()}
         mapped["extra"] = {h: cells.get(h) for h in self.extra}
         return mapped
 
@@ -161,12 +165,15 @@ class BulkConnector(FileConnector):
         cells = row.cells
         phones = [p for i, v in enumerate(cells.get("phones", [])) for p in phone_cells(v, f"phones[{i}]")]
         emails = [e for v in cells.get("emails", []) for e in _EMAIL_SPLIT.split(cell_text(v)) if e]
-        name = _first(cells.get("full_name", [])) or " ".join(
-            part for key in ("family_name", "middle_name", "given_name") if (part := _first(cells.get(key, []))))
+        parts = {key: part for key in ("family_name", "middle_name", "given_name")
+                 if (part := _first(cells.get(key, [])))}
+        name = _first(cells.get("full_name", [])) or " ".join(parts.values())
         channel_ids = {k: t for k, vs in cells.get("channel_ids", {}).items() if (t := _first(vs))}
         if not (name or phones or emails or channel_ids):
             raise MalformedPayload("row", "needs at least one of full name, phone, email or a channel id")
-        fields: dict[str, str] = {}
+        # The parts themselves also go on as attributes: the matcher then knows which word is the
+        # family name even when one part is missing ("Weller" alone is a surname, not a given name).
+        fields: dict[str, str] = dict(parts)
         if _first(cells.get("birth_date", [])):
             value = next(v for v in cells["birth_date"] if cell_text(v))
             try:

@@ -175,7 +175,8 @@ def test_bulk_birth_date_is_read_or_kept_as_invalid_without_losing_the_row(cell:
 def test_bulk_name_parts_join_family_first_and_address_columns_join_in_mapping_order() -> None:
     mapping = {"columns": {"record_id": "rec_id", "given_name": "given_name", "family_name": "surname",
                            "address": ["street_number", "address_1", "suburb", "state"],
-                           "attributes": {"id_number": "soc_sec_id", "postcode": "postcode"}}}
+                           "attributes": {"id_number": "soc_sec_id", "postcode": "postcode",
+                                          "street": ["street_number", "address_1"]}}}
     data = ("rec_id,given_name,surname,street_number,address_1,suburb,state,postcode,soc_sec_id\n"
             "rec-1496-org,mitchell,green,7,wallaby place,cleveland,sa,2119,1804974\n"
             "rec-9-dup-0,,green,,wallaby place,cleveland,,2119,\n"
@@ -184,10 +185,14 @@ def test_bulk_name_parts_join_family_first_and_address_columns_join_in_mapping_o
     assert mitchell.data["full_name"] == "green mitchell" and green.data["full_name"] == "green"
     assert mitchell.data["fields"]["address"] == "7, wallaby place, cleveland, sa"
     assert green.data["fields"]["address"] == "wallaby place, cleveland"
-    assert mitchell.data["attributes"] == {"id_number": "1804974", "postcode": "2119"}
-    assert green.data["attributes"] == {"postcode": "2119"}
+    assert mitchell.data["attributes"] == {"id_number": "1804974", "postcode": "2119", "street": "7 wallaby place"}
+    assert green.data["attributes"] == {"postcode": "2119", "street": "wallaby place"}
+    # the parts go on as attributes too: "green" alone is known to be a family name
+    assert mitchell.data["fields"]["family_name"] == "green" and mitchell.data["fields"]["given_name"] == "mitchell"
+    assert green.data["fields"]["family_name"] == "green" and "given_name" not in green.data["fields"]
     contact = BulkConnector().extract(lan)
     assert contact.name == "Nguyễn Thị Lan" and contact.address == "12, Nguyễn Huệ, Quận 1, TP HCM"
+    assert (contact.attributes["family_name"], contact.attributes["given_name"]) == ("Nguyễn Thị", "Lan")
     event = canonical_event(contact, lan.id)
     assert not isinstance(event, Rejected) and event.address is not None and event.address.province_code == "79"
 
