@@ -21,6 +21,7 @@ Every union is kept as evidence: the identifier that linked, or the per-field le
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -100,20 +101,25 @@ def resolve_records(items: Iterable[CanonicalEvent | MatchRecord], config: Engin
     together, "same" joins them before anything else, as if a strong identifier linked them.
     """
     config = config or EngineConfig()
+    clock = _Clock()
     records = sorted((i if isinstance(i, MatchRecord) else match_record(i) for i in items),
                      key=lambda r: (r.occurred_at, r.key))
+    clock.lap("features")
     guard = GuardedClusters(records)
     links: list[Link] = []
     review: list[ReviewPair] = []
     _apply_decisions(records, guard, links, decisions or {})
     shared = _stitch(records, guard, links, review)
+    clock.lap("stitch")
     stats: dict[str, Any] = {"records": len(records), "deterministic_links": len(links),
                              "shared_identifiers": len(shared)}
     if len(records) >= 2:
-        params = _match(records, guard, links, review, config, params, stats)
+        params = _match(records, guard, links, review, config, params, stats, clock)
     roots = [guard.find(i) for i in range(len(records))]
     names = {root: cluster_id_for(records[root].event_id) for root in set(roots)}
     stats["clusters"] = len(names)
+    clock.lap("clusters")
+    stats["seconds"] = clock.laps
     return BulkResolution(
         cluster_of={r.key: names[root] for r, root in zip(records, roots, strict=True)},
         links=links, review=review, shared={f"{t}:{v}": why for (t, v), why in shared.items()},
@@ -165,12 +171,16 @@ def _stitch(records: Sequence[MatchRecord], guard: GuardedClusters, links: list[
 
 
 def _match(records: Sequence[MatchRecord], guard: GuardedClusters, links: list[Link], review: list[ReviewPair],
-           config: EngineConfig, params: MatchParameters | None, stats: dict[str, Any]) -> MatchParameters:
+           config: EngineConfig, params: MatchParameters | None, stats: dict[str, Any], clock: _Clock,
+           ) -> MatchParameters:
     cols = RecordColumns(records)
+    clock.lap("columns")
     left, right, blocking, per_rule = candidate_pairs(cols, config.rules, config.max_block)
     stats["blocking"] = _blocking_stats(blocking)
+    clock.lap("blocking")
     if params is None:
         params = _train(cols, per_rule, config)
+        clock.lap("training")
     roots = np.fromiter((guard.find(i) for i in range(len(records))), dtype=np.int64, count=len(records))
     apart = roots[left] != roots[right]
     left, right = left[apart], right[apart]
@@ -179,6 +189,7 @@ def _match(records: Sequence[MatchRecord], guard: GuardedClusters, links: list[L
     prob = probability(match_weight)
     non_name_bits = np.clip(weights[:, NON_NAME], 0, None).sum(axis=1)
     stats["scored_pairs"] = len(left)
+    clock.lap("scoring")
 
     strong = prob >= config.merge_threshold
     mergeable = strong & (non_name_bits >= config.min_non_name_bits)
@@ -206,6 +217,7 @@ def _match(records: Sequence[MatchRecord], guard: GuardedClusters, links: list[L
                                  _fields(levels[k], weights[k])))
     stats["probabilistic_links"] = sum(1 for link in links if link.rule == "probabilistic")
     stats["review_pairs"] = len(review)
+    clock.lap("decisions")
     return params
 
 
@@ -230,6 +242,19 @@ def _fields(levels: np.ndarray, weights: np.ndarray) -> dict[str, dict[str, Any]
         meaning = "disagree" if level == 1 else LEVELS[name][level - 2]
         out[name] = {"level": level, "meaning": meaning, "weight": round(float(weights[f]), 3)}
     return out
+
+
+class _Clock:
+    """Wall time per engine stage, for the benchmarks' stage split (stats["seconds"])."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.laps[stage] = round(self.laps.get(stage, 0.0) + now - self._last, 3)
+        self._last = now
 
 
 def _blocking_stats(stats: BlockingStats) -> dict[str, Any]:

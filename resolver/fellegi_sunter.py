@@ -96,7 +96,13 @@ def estimate_m(levels: np.ndarray, u: dict[str, np.ndarray], fixed: set[str], it
                ) -> dict[str, np.ndarray]:
     """EM over one training session's pairs; fields in `fixed` (the session's blocking fields) are skipped."""
     active = [f for f, name in enumerate(FIELDS) if name not in fixed]
-    patterns, counts = np.unique(levels[:, active], axis=0, return_counts=True)
+    # Distinct level patterns with their counts: EM runs over a few hundred patterns, not every pair.
+    # Rows are packed into one int64 (levels < 8, 3 bits each) so the grouping is a plain 1-D unique.
+    packed = np.zeros(len(levels), dtype=np.int64)
+    for f in active:
+        packed = (packed << 3) | levels[:, f].astype(np.int64)
+    codes, first, counts = np.unique(packed, return_index=True, return_counts=True)
+    patterns = levels[first][:, active]
     counts = counts.astype(np.float64)
     m = {FIELDS[f]: default_m(FIELDS[f]) for f in active}
     lam = 0.1

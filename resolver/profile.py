@@ -55,21 +55,35 @@ class ProfileBuilder:
         self.last_seen = last if self.last_seen is None else max(self.last_seen, last)
 
     def add_event(self, event: CanonicalEvent) -> None:
-        at = event.occurred_at
-        if event.name is not None:
-            self._see(self.names, event.name.value, event.source, at)
-        for ident in event.identifiers:
-            self.identifiers.add(f"{ident.type.value}:{ident.value}")
-            if ident.type is IdentifierType.phone:
-                self._see(self.phones, ident.value, event.source, at)
-            elif ident.type is IdentifierType.email:
-                self._see(self.emails, ident.value, event.source, at)
-        if event.address is not None:
-            self._see(self.addresses, event.address.normalised, event.source, at)
-            if event.address.province_code:
-                code = event.address.province_code
-                self.provinces[code] = max(self.provinces.get(code, at), at)
-        self.channels.add(event.channel)
+        address = event.address
+        self._add(event.name.value if event.name is not None else None,
+                  [(i.type.value, i.value) for i in event.identifiers],
+                  address.normalised if address else None, address.province_code if address else None,
+                  event.channel, event.source, event.occurred_at)
+
+    def add_stored(self, record: dict[str, Any], channel: str, source: str, at: datetime) -> None:
+        """One interaction rebuilt from the store (its source record's JSON and its own time): how
+        a split recomputes profiles from scratch. Same effect as `add_event` for the same event."""
+        name = record.get("name") or {}
+        address = record.get("address") or {}
+        self._add(name.get("value"), [(i["type"], i["value"]) for i in record.get("identifiers", [])],
+                  address.get("normalised"), address.get("province_code"), channel, source, at)
+
+    def _add(self, name: str | None, identifiers: list[tuple[str, str]], address: str | None,
+             province: str | None, channel: str, source: str, at: datetime) -> None:
+        if name is not None:
+            self._see(self.names, name, source, at)
+        for kind, value in identifiers:
+            self.identifiers.add(f"{kind}:{value}")
+            if kind == IdentifierType.phone.value:
+                self._see(self.phones, value, source, at)
+            elif kind == IdentifierType.email.value:
+                self._see(self.emails, value, source, at)
+        if address is not None:
+            self._see(self.addresses, address, source, at)
+            if province:
+                self.provinces[province] = max(self.provinces.get(province, at), at)
+        self.channels.add(channel)
         self.interactions += 1
         self._span(at, at)
 

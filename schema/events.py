@@ -147,9 +147,13 @@ class GoldenProfile(_Model):
 
 
 class MergeEvent(_Model):
-    """One merge (or, later, split) of customers, as published on customers.merges."""
+    """One merge or split of customers, as published on customers.merges.
 
-    kind: Literal["merge"] = "merge"
+    merge: `absorbed` now redirects to `survivor`. split (`hopnhat unmerge`): `absorbed` is a
+    customer of its own again, carved out of `survivor`; its profile follows on customers.profiles.
+    """
+
+    kind: Literal["merge", "split"] = "merge"
     survivor: str
     absorbed: str
     reason: str = Field(description="The rule that decided, e.g. shared_identifier")

@@ -25,6 +25,7 @@ from hopnhat.cli import (
     review,
     run,
     show_config,
+    unmerge,
 )
 from schema.errors import HopnhatError
 
@@ -55,6 +56,7 @@ def cli(ctx: click.Context, debug: bool) -> None:
       hopnhat resolve            bulk resolution of every stored record (fuzzy matching, protection)
       hopnhat review list        pairs the engine would not decide alone; accept / reject
       hopnhat explain ID         why these records are one customer
+      hopnhat unmerge ID --merge M    split a wrong merge; only that customer's records re-resolve
       hopnhat export clusters --out clusters.csv    source, source_record_id, customer_id
 
     Settings come from HOPNHAT_* environment variables and the YAML file in HOPNHAT_CONFIG
@@ -83,6 +85,7 @@ cli.add_command(resolve.resolve)
 cli.add_command(review.review)
 cli.add_command(explain.explain)
 cli.add_command(export.export)
+cli.add_command(unmerge.unmerge)
 
 
 def main(argv: list[str] | None = None) -> None:
