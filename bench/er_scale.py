@@ -12,7 +12,7 @@ Same input, same output for both engines: the normalised records in (hopnhat: th
 Splink: a table of the same folded fields — family, middle, given, birth date, gender, province,
 first phone, first email, Zalo id), one cluster id per record out. Each engine runs in its own
 child process, so the two never share a heap, and its peak RSS is the child's ru_maxrss (os.wait4),
-which includes loading its input.
+which includes loading its input (hopnhat's `input_mb` is its RSS once the records are loaded).
 
 What the timings cover:
 * hopnhat `resolve_s`: `resolve_records(records)` on the loaded MatchRecords — stitching, blocking,
@@ -119,6 +119,7 @@ def child_hopnhat(folder: Path, out: Path) -> dict[str, Any]:
     with open(folder / "records.pkl", "rb") as f:
         records = pickle.load(f)
     gc.collect()
+    loaded_mb = _rss_mb()
     started = time.perf_counter()
     result = resolve_records(records)
     resolved = time.perf_counter()
@@ -127,7 +128,18 @@ def child_hopnhat(folder: Path, out: Path) -> dict[str, Any]:
     written = time.perf_counter()
     stats = {k: v for k, v in result.stats.items() if isinstance(v, int | float | str)}
     return {"records": len(records), "resolve_s": resolved - started, "write_s": written - resolved,
-            "stats": stats}
+            "input_mb": loaded_mb, "stats": stats}
+
+
+def _rss_mb() -> int | None:
+    """Resident set size now (Linux), to tell the input's share of the peak from the engine's."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) // 1024
+    except OSError:
+        pass
+    return None
 
 
 def child_splink(folder: Path, out: Path, u_pairs: float) -> dict[str, Any]:
@@ -241,6 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         if "clusters" in hop:
             entry["hopnhat"] = {**score(hop.pop("clusters"), truth), "resolve_s": round(hop["resolve_s"], 3),
                                 "write_s": round(hop["write_s"], 3), "peak_mb": hop["peak_mb"],
+                                "input_mb": hop.get("input_mb"),
                                 "records_per_s": round(hop["records"] / hop["resolve_s"])}
             log(f"  hopnhat {size}: {entry['hopnhat']} stats {hop.get('stats')}")
         else:
