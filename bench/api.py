@@ -6,7 +6,8 @@ Fills a fresh embedded PostgreSQL with N interactions spread over M customers (e
 identifier and a profile), set-based in SQL — this measures reads, not ingest — then starts the
 real `hopnhat serve` and times sequential HTTP requests (one keep-alive connection):
 lookup by phone, written in a local format the API must normalise ("0912.345.678"), and the first
-timeline page (50 items). Final JSON line: interactions, customers, lookup_p50_ms, lookup_p99_ms,
+timeline page (50 items), with an `agent` API key (unmasked reads, so every answer also writes its
+audit row). Final JSON line: interactions, customers, lookup_p50_ms, lookup_p99_ms,
 timeline_p50_ms, timeline_p99_ms, load_s.
 """
 
@@ -26,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx  # noqa: E402
 import psycopg  # noqa: E402
 
+from hopnhat.access import create_key  # noqa: E402
 from hopnhat.embedded import embedded_services, free_port  # noqa: E402
 from hopnhat.migrate import migrate  # noqa: E402
 from hopnhat.processes import running_stack  # noqa: E402
@@ -70,6 +72,8 @@ def run(interactions: int, customers: int, requests: int) -> dict[str, object]:
         assert s.database_url
         migrate(database_url=s.database_url)
         ensure_topics(s)
+        # A PII role, as a call-centre screen would use: each answer also writes its audit row.
+        api_key = create_key(database_url=s.database_url, role="agent", name="bench/api.py").key
         t0 = time.perf_counter()
         with psycopg.connect(s.database_url, autocommit=True) as conn:
             params = {"customers": customers, "interactions": interactions, "per": interactions // customers}
@@ -83,7 +87,7 @@ def run(interactions: int, customers: int, requests: int) -> dict[str, object]:
             base = f"http://{s.http_host}:{s.http_port}/v1/customers"
             lookups: list[float] = []
             timelines: list[float] = []
-            with httpx.Client(timeout=10) as client:
+            with httpx.Client(timeout=10, headers={"Authorization": f"Bearer {api_key}"}) as client:
                 for i in range(requests + 50):
                     g = rng.randrange(1, customers + 1)
                     local = f"09{str(g).zfill(8)[:2]}.{str(g).zfill(8)[2:5]}.{str(g).zfill(8)[5:]}"

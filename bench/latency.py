@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import httpx  # noqa: E402
 from aiokafka import AIOKafkaConsumer  # noqa: E402
 
+from hopnhat.access import create_key  # noqa: E402
 from hopnhat.embedded import embedded_services, free_port  # noqa: E402
 from hopnhat.migrate import migrate  # noqa: E402
 from hopnhat.processes import running_stack  # noqa: E402
@@ -51,7 +52,7 @@ def pct(values: list[float], q: int) -> float:
     return round(statistics.quantiles(values, n=100)[q - 1], 1)
 
 
-async def run_load(s: Settings, rate: float, seconds: float, sample: int) -> dict[str, object]:
+async def run_load(s: Settings, rate: float, seconds: float, sample: int, api_key: str) -> dict[str, object]:
     base = f"http://{s.http_host}:{s.http_port}"
     _, visits = generate(int(rate * seconds), seed=7)
     visits = visits[: int(rate * seconds)]
@@ -116,7 +117,7 @@ async def run_load(s: Settings, rate: float, seconds: float, sample: int) -> dic
     # Many small clients, not one big pool: one httpx pool slows down badly beyond ~8 connections.
     limits = httpx.Limits(max_connections=4, max_keepalive_connections=4)
     senders = [httpx.AsyncClient(timeout=30, limits=limits) for _ in range(16)]
-    poller = httpx.AsyncClient(timeout=30, limits=limits)
+    poller = httpx.AsyncClient(timeout=30, limits=limits, headers={"Authorization": f"Bearer {api_key}"})
     t0 = time.perf_counter()
     inflight: set[asyncio.Task[None]] = set()
     for i in range(len(visits)):
@@ -158,9 +159,10 @@ def main() -> None:
             update={"http_port": free_port(), "resolve_linger_s": 0.05, "partitions": max(4, 2 * args.workers)})
         assert s.database_url
         migrate(database_url=s.database_url)
+        api_key = create_key(database_url=s.database_url, role="service", name="bench/latency.py").key
         ensure_topics(s)
         with running_stack(s, workers=args.workers):
-            result = asyncio.run(run_load(s, args.rate, args.seconds, args.sample))
+            result = asyncio.run(run_load(s, args.rate, args.seconds, args.sample, api_key))
     result.update({"bench": "latency", "workers": args.workers, "python": platform.python_version()})
     print(json.dumps(result))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, YamlConfigSettingsSource
@@ -79,6 +79,10 @@ class Settings(BaseSettings):
     imap_ssl: bool = Field(default=True, description="IMAP over TLS (IMAP4_SSL)")
     imap_poll_interval_s: float = Field(default=60.0, gt=0, description="Seconds between polling passes")
     log_level: str = "INFO"
+    api_auth: Literal["required", "off"] = Field(
+        default="required",
+        description="required: the profile API needs an API key (`hopnhat keys create`); off: open, "
+                    "for a closed development machine only (docs/SECURITY.md)")
 
     @classmethod
     def settings_customise_sources(

@@ -14,6 +14,8 @@ ingest_checkpoints  how far a file import or mailbox poll has got (resume withou
 review_queue     pairs of source records the engine was unsure of, or whose merge it refused.
 review_decisions an operator's verdict on a pair (same person or not), applied to later resolutions.
 match_parameters Fellegi-Sunter parameters trained by `hopnhat resolve`.
+api_keys         API keys (only their SHA-256 is stored) with a role; revoked keys keep their row.
+audit_log        every read of unmasked PII and every export: who (key id), when, what, which fields.
 
 The migrations in schema/migrations/ create exactly these tables; tests check they do not drift.
 """
@@ -37,7 +39,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING = {
@@ -220,3 +222,32 @@ class MatchParameterSet(Base):
     trained_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=func.now())
     records: Mapped[int] = mapped_column(BigInteger, nullable=False)
     parameters: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+
+
+class ApiKey(Base):
+    """An API key: `id` is the public prefix printed in lists and audit rows, `key_hash` the SHA-256 of the key."""
+
+    __tablename__ = "api_keys"
+    __table_args__ = (UniqueConstraint("key_hash"),)
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    key_hash: Mapped[str] = mapped_column(Text, nullable=False)
+    name: Mapped[str] = mapped_column(Text, nullable=False)
+    role: Mapped[str] = mapped_column(Text, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=func.now())
+    revoked_at: Mapped[datetime | None] = mapped_column(TZ)
+
+
+class AuditRecord(Base):
+    """One read of unmasked PII (`read_pii`) or one export (`export`). `query` holds masked values only."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=func.now(), index=True)
+    key_id: Mapped[str | None] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(Text, nullable=False)
+    action: Mapped[str] = mapped_column(Text, nullable=False)
+    customer_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
+    query: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
+    fields: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)

@@ -1,7 +1,8 @@
 """`hopnhat` command line: one group, one thin module per verb, errors mapped to exit codes here.
 
 Exit codes: 0 ok, 1 failure, 2 bad configuration, 3 broker unavailable, 4 database unavailable,
-5 an embedded service failed to start, 130 interrupted. Tracebacks only with --debug.
+5 an embedded service failed to start, 6 access denied (API key missing, revoked or
+its role lacks the permission), 130 interrupted. Tracebacks only with --debug.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from hopnhat.cli import (
     export,
     imap_poll,
     import_cmd,
+    keys,
     migrate,
     normalise,
     quality,
@@ -58,6 +60,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
       hopnhat explain ID         why these records are one customer
       hopnhat unmerge ID --merge M    split a wrong merge; only that customer's records re-resolve
       hopnhat export clusters --out clusters.csv    source, source_record_id, customer_id
+    Access:
+      hopnhat keys create --role analyst --name BI     API keys with roles (docs/SECURITY.md)
 
     Settings come from HOPNHAT_* environment variables and the YAML file in HOPNHAT_CONFIG
     (default ./hopnhat.yaml); `hopnhat config show` prints what is in force.
@@ -86,6 +90,7 @@ cli.add_command(review.review)
 cli.add_command(explain.explain)
 cli.add_command(export.export)
 cli.add_command(unmerge.unmerge)
+cli.add_command(keys.keys)
 
 
 def main(argv: list[str] | None = None) -> None:

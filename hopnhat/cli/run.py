@@ -23,7 +23,10 @@ def _require(value: str | None, var: str) -> str:
 @click.option("--host", default=None, help="Listen address (HOPNHAT_HTTP_HOST, default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Listen port (HOPNHAT_HTTP_PORT, default 8080).")
 def serve(host: str | None, port: int | None) -> None:
-    """Serve the webhook endpoints (POST /webhooks/{channel}/{source_id}) and /healthz."""
+    """Serve the webhook endpoints (POST /webhooks/{channel}/{source_id}), the profile API and /healthz.
+
+    The profile API needs an API key (`hopnhat keys create`) unless HOPNHAT_API_AUTH=off.
+    """
     import uvicorn
 
     from hopnhat.http.app import create_app
@@ -81,6 +84,12 @@ def up(workers: int) -> None:
             click.echo(f"broker     {settings.kafka_bootstrap}")
             click.echo(f"postgres   {settings.database_url}")
             click.echo(f"webhooks   http://{settings.http_host}:{settings.http_port}/webhooks/{{channel}}/{{source}}")
+            if settings.api_auth == "required":
+                from hopnhat.access import create_key
+
+                admin = create_key(database_url=settings.database_url, role="admin", name="hopnhat up")
+                click.echo(f"api        http://{settings.http_host}:{settings.http_port}/v1/customers "
+                           f"(Authorization: Bearer {admin.key})")
             click.echo("Ctrl-C to stop")
             while all(c.alive() for c in children):
                 time.sleep(0.5)

@@ -39,6 +39,7 @@ def create_app(settings: Settings) -> FastAPI:
                 await app.state.db_pool.close()
 
     app = FastAPI(title="hopnhat", version=hopnhat.__version__, lifespan=lifespan)
+    app.state.settings = settings  # hopnhat/http/auth.py reads api_auth here
     app.include_router(build_router(settings))
     app.include_router(profiles.router)
     app.include_router(console.router)
@@ -46,6 +47,8 @@ def create_app(settings: Settings) -> FastAPI:
     @app.exception_handler(HopnhatError)
     async def hopnhat_error(request: Request, exc: HopnhatError) -> JSONResponse:
         headers = {"Retry-After": "5"} if exc.http_status == 503 else None
+        if exc.http_status == 401:
+            headers = {"WWW-Authenticate": 'Bearer realm="hopnhat"'}
         return JSONResponse(exc.as_dict(), status_code=exc.http_status, headers=headers)
 
     @app.exception_handler(PoolTimeout)

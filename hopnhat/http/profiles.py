@@ -5,6 +5,11 @@ GET /v1/customers/search?name=nguyen thi lan&province=HCM  name with or without 
 GET /v1/customers/{id}                                    follows merges to the surviving record
 GET /v1/customers/{id}/timeline?limit=50&cursor=...       newest first, keyset-paginated, all channels
 GET /v1/customers/{id}/explain                            link rule per source record, merges + evidence
+
+Every route needs an API key with the `read` permission (hopnhat/http/auth.py; the console calls
+these functions under the same dependency). Callers without `pii` get phones, emails, national
+ids, addresses and birth dates masked (hopnhat/pii.py); every answer that shows them unmasked writes
+one audit row per customer shown (hopnhat/audit.py).
 """
 
 from __future__ import annotations
@@ -12,11 +17,15 @@ from __future__ import annotations
 import base64
 import uuid
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from psycopg_pool import AsyncConnectionPool
 
+from hopnhat import audit
+from hopnhat.access import Caller, Permission
+from hopnhat.http.auth import current_caller, require
+from hopnhat.pii import PROFILE_PII_FIELDS, mask_identifier, mask_payload, mask_profile, redact_text
 from resolver.email import normalise_email
 from resolver.phone import normalise_phone
 from hopnhat.sqlfold import FOLD_FROM, FOLD_TO
@@ -34,7 +43,7 @@ from schema.api import (
 )
 from schema.events import GoldenProfile, IdentifierType
 
-router = APIRouter(prefix="/v1/customers", tags=["profiles"])
+router = APIRouter(prefix="/v1/customers", tags=["profiles"], dependencies=[Depends(require(Permission.read))])
 
 
 def db_pool(request: Request) -> AsyncConnectionPool:
@@ -67,6 +76,13 @@ def _uuid(customer_id: str) -> uuid.UUID:
         raise HTTPException(400, "customer_id: not a UUID") from None
 
 
+def shown(caller: Caller, profile: GoldenProfile) -> GoldenProfile:
+    """The golden record as this caller may see it: masked unless the role has the pii permission."""
+    if caller.sees_pii:
+        return profile
+    return GoldenProfile.model_validate(mask_profile(profile.model_dump(mode="json")))
+
+
 async def live_profile(pool: AsyncConnectionPool, customer_id: uuid.UUID) -> tuple[str, GoldenProfile]:
     """(surviving id, golden record) of a customer id, following a merge; 404 if unknown."""
     async with pool.connection() as conn:
@@ -89,8 +105,11 @@ async def lookup(request: Request, type: IdentifierType = Query(..., description
         row = await cur.fetchone()
     if row is None:
         raise HTTPException(404, f"no customer with {type.value} {stored}")
+    caller = current_caller(request)
     live_id, profile = await live_profile(db_pool(request), row[0])
-    return ProfileOut(requested_id=str(row[0]), customer_id=live_id, profile=profile)
+    await audit.record_read(db_pool(request), caller, customer_ids=[live_id], fields=PROFILE_PII_FIELDS,
+                            query={"route": "lookup", "identifier": mask_identifier(f"{type.value}:{stored}")})
+    return ProfileOut(requested_id=str(row[0]), customer_id=live_id, profile=shown(caller, profile))
 
 
 @router.get("/search", response_model=SearchResult, summary="Customers by name, optionally in one province")
@@ -123,16 +142,24 @@ async def search(request: Request, name: str = Query(..., min_length=2, max_leng
             {"code": code, "f": FOLD_FROM, "t": FOLD_TO, "p": patterns, "limit": limit},
         )
         rows = await cur.fetchall()
+    caller = current_caller(request)
+    shown_rows: list[tuple[Any, dict[str, Any]]] = [(cid, p if caller.sees_pii else mask_profile(p)) for cid, p in rows]
     hits = [SearchHit(customer_id=str(cid), full_name=p.get("full_name"), province_code=p.get("province_code"),
                       phones=[v["value"] for v in p.get("phones", [])], emails=[v["value"] for v in p.get("emails", [])],
-                      last_seen=p["last_seen"]) for cid, p in rows]
+                      last_seen=p["last_seen"]) for cid, p in shown_rows]
+    if hits:
+        await audit.record_read(db_pool(request), caller, customer_ids=[h.customer_id for h in hits],
+                                fields=("phones", "emails"), query={"route": "search", "name": name, "province": code})
     return SearchResult(query=name, province_code=code, hits=hits)
 
 
 @router.get("/{customer_id}", response_model=ProfileOut, summary="The golden record, following merges")
 async def get_profile(request: Request, customer_id: str) -> ProfileOut:
+    caller = current_caller(request)
     live_id, profile = await live_profile(db_pool(request), _uuid(customer_id))
-    return ProfileOut(requested_id=customer_id, customer_id=live_id, profile=profile)
+    await audit.record_read(db_pool(request), caller, customer_ids=[live_id], fields=PROFILE_PII_FIELDS,
+                            query={"route": "profile", "customer_id": customer_id})
+    return ProfileOut(requested_id=customer_id, customer_id=live_id, profile=shown(caller, profile))
 
 
 def _cursor(occurred_at: datetime, event_id: str) -> str:
@@ -165,8 +192,13 @@ async def timeline(request: Request, customer_id: str, limit: int = Query(50, ge
              "limit": limit + 1},
         )
         rows = await cur.fetchall()
+    caller = current_caller(request)
+    pii = caller.sees_pii
     items = [TimelineItem(event_id=r[0], channel=r[1], source=r[2], source_record_id=r[3], kind=r[4],
-                          occurred_at=r[5], summary=r[6], amount_vnd=r[7], payload=r[8]) for r in rows[:limit]]
+                          occurred_at=r[5], summary=r[6] if pii or r[6] is None else redact_text(r[6]),
+                          amount_vnd=r[7], payload=r[8] if pii else mask_payload(r[8])) for r in rows[:limit]]
+    await audit.record_read(pool, caller, customer_ids=[live_id], fields=("summary", "payload"),
+                            query={"route": "timeline", "customer_id": customer_id, "cursor": cursor})
     more = len(rows) > limit
     return TimelinePage(customer_id=live_id, items=items,
                         next_cursor=_cursor(items[-1].occurred_at, items[-1].event_id) if more else None)
@@ -181,13 +213,19 @@ async def explain(request: Request, customer_id: str) -> ExplainOut:
         cur = await conn.execute(
             """SELECT source, source_record_id, channel, link_rule, link_identifier, first_event_id
                  FROM source_records WHERE customer_id = %s ORDER BY created_at, id""", (root,))
-        records = [LinkExplanation(source=r[0], source_record_id=r[1], channel=r[2], rule=r[3], identifier=r[4],
+        caller = current_caller(request)
+        pii = caller.sees_pii
+        records = [LinkExplanation(source=r[0], source_record_id=r[1], channel=r[2], rule=r[3],
+                                   identifier=r[4] if pii or r[4] is None else mask_identifier(r[4]),
                                    first_event_id=r[5]) for r in await cur.fetchall()]
         cur = await conn.execute(
             """SELECT m.survivor_id, m.absorbed_id, m.reason, e.details, m.created_at
                  FROM merges m JOIN match_evidence e ON e.id = m.evidence_id
                  JOIN customers a ON a.id = m.absorbed_id
                 WHERE coalesce(a.merged_into, a.id) = %s AND m.undone_at IS NULL ORDER BY m.id""", (root,))
-        merges = [MergeExplanation(survivor=str(r[0]), absorbed=str(r[1]), reason=r[2], evidence=r[3], at=r[4])
+        merges = [MergeExplanation(survivor=str(r[0]), absorbed=str(r[1]), reason=r[2],
+                                   evidence=r[3] if pii else mask_payload(r[3]), at=r[4])
                   for r in await cur.fetchall()]
+    await audit.record_read(pool, caller, customer_ids=[live_id], fields=("identifiers", "evidence"),
+                            query={"route": "explain", "customer_id": customer_id})
     return ExplainOut(customer_id=live_id, records=records, merges=merges)

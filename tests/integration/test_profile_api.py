@@ -7,6 +7,7 @@ import psycopg
 import pytest
 from fastapi.testclient import TestClient
 
+from hopnhat.access import create_key
 from hopnhat.http.app import create_app
 from schema.events import CanonicalEvent, Identifier, IdentifierType, Interaction, NormalisedText
 from streams.postgres_sink import PostgresSink
@@ -44,7 +45,8 @@ def client(services, database_factory):
 
     asyncio.run(load())
     settings = services.model_copy(update={"database_url": url})
-    with TestClient(create_app(settings)) as c:
+    key = create_key(database_url=url, role="engineer", name="profile API tests").key
+    with TestClient(create_app(settings), headers={"Authorization": f"Bearer {key}"}) as c:
         c.database_url = url  # type: ignore[attr-defined]
         yield c
 
@@ -127,7 +129,8 @@ def test_search_by_name_without_diacritics_and_by_province(services, database_fa
         await sink.close()
 
     asyncio.run(load())
-    with TestClient(create_app(services.model_copy(update={"database_url": url}))) as c:
+    key = create_key(database_url=url, role="agent", name="search tests").key
+    with TestClient(create_app(services.model_copy(update={"database_url": url})), headers={"X-API-Key": key}) as c:
         everyone = c.get("/v1/customers/search", params={"name": "nguyen thi lan"}).json()
         assert sorted(h["phones"][0] for h in everyone["hits"]) == ["+84903217654", "+84912345671"]
         in_hcm = c.get("/v1/customers/search", params={"name": "NGUYỄN THỊ LAN", "province": "Sài Gòn"}).json()
