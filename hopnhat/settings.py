@@ -79,6 +79,9 @@ class Settings(BaseSettings):
     imap_ssl: bool = Field(default=True, description="IMAP over TLS (IMAP4_SSL)")
     imap_poll_interval_s: float = Field(default=60.0, gt=0, description="Seconds between polling passes")
     log_level: str = "INFO"
+    log_format: Literal["json", "text"] = Field(
+        default="json", description="json: one JSON object per line (hopnhat/logs.py); text: for a terminal")
+    log_redact: bool = Field(default=True, description="Mask phones, emails and national ids in every log line")
     api_auth: Literal["required", "off"] = Field(
         default="required",
         description="required: the profile API needs an API key (`hopnhat keys create`); off: open, "

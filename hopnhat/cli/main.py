@@ -29,14 +29,18 @@ from hopnhat.cli import (
     show_config,
     unmerge,
 )
+from hopnhat.logs import setup_logging
+from hopnhat.settings import load_settings
 from schema.errors import HopnhatError
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option("--debug", is_flag=True, help="Show tracebacks and debug logs.")
+@click.option("--log-format", type=click.Choice(["json", "text"]), default=None,
+              help="Log lines as JSON objects (default, HOPNHAT_LOG_FORMAT) or text; PII is masked in both.")
 @click.version_option(package_name="hopnhat")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(ctx: click.Context, debug: bool, log_format: str | None) -> None:
     """hopnhat - unify customer touchpoints from every channel into one golden record.
 
     \b
@@ -68,8 +72,13 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    fmt, redact = log_format or "json", True
+    try:
+        settings = load_settings()
+        fmt, redact = log_format or settings.log_format, settings.log_redact
+    except HopnhatError:
+        pass  # the command itself reports invalid settings; logging falls back to redacted JSON
+    setup_logging(level=logging.DEBUG if debug else logging.WARNING, fmt=fmt, redact=redact)
     if not debug:
         logging.getLogger("kafka").setLevel(logging.ERROR)  # kafka-python is chatty about admin clients
 

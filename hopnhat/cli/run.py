@@ -33,8 +33,9 @@ def serve(host: str | None, port: int | None) -> None:
 
     settings = load_settings()
     _require(settings.kafka_bootstrap, "HOPNHAT_KAFKA_BOOTSTRAP")
+    # log_config=None: uvicorn's records go through the root handler (JSON, PII redacted; hopnhat/logs.py).
     uvicorn.run(create_app(settings), host=host or settings.http_host, port=port or settings.http_port,
-                log_level="warning", access_log=False)
+                log_level="warning", access_log=False, log_config=None)
 
 
 @click.command()
@@ -63,8 +64,12 @@ def worker(ready_file: Path | None) -> None:
         async def _ready(sender: object, *args: object, signal: object = None, **kwargs: object) -> None:
             ready_file.touch()
 
+    logging.getLogger().setLevel(settings.log_level.upper())
     logging.getLogger("faust").setLevel(logging.WARNING)
-    faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True).execute_from_commandline()
+    # override_logging=False keeps the root handler `hopnhat` installed (JSON lines, PII redacted)
+    # instead of mode's colour handler, which would print raw values.
+    faust.Worker(app, loglevel=settings.log_level.lower(), quiet=True,
+                 override_logging=False).execute_from_commandline()
 
 
 @click.command()
