@@ -98,6 +98,11 @@ def service_addresses(s: Settings) -> dict[str, str]:
     base = f"http://{s.http_host}:{s.http_port}"
     addresses = {"console": f"{base}/console", "api docs": f"{base}/docs",
                  "webhooks": f"{base}/webhooks/{{channel}}/{{source}}"}
+    if s.api_auth == "required" and s.database_url:
+        from hopnhat.access import create_key
+
+        # The demo's people are made up, but the console and API run as in production: behind a key.
+        addresses["api key"] = create_key(database_url=s.database_url, role="admin", name="hopnhat demo --serve").key
     try:
         if httpx.get(f"{base}/metrics", timeout=5).status_code == 200:
             addresses["metrics"] = f"{base}/metrics"

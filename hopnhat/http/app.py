@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 import hopnhat
-from hopnhat.http import console, profiles
+from hopnhat.http import console, console_login, profiles
 from hopnhat.http.publisher import RawPublisher
 from hopnhat.http.webhooks import build_router
 from hopnhat.settings import Settings, psycopg_url
@@ -43,6 +43,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(build_router(settings))
     app.include_router(profiles.router)
     app.include_router(console.router)
+    app.include_router(console_login.router)
 
     @app.exception_handler(HopnhatError)
     async def hopnhat_error(request: Request, exc: HopnhatError) -> JSONResponse:

@@ -58,7 +58,11 @@ async def authenticate(request: Request) -> Caller:
     """The caller of this request; AccessDenied(401) without a live key unless api_auth is off."""
     if request.app.state.settings.api_auth == "off":
         return UNAUTHENTICATED
-    key = presented_key(request)
+    return await caller_for_key(request, presented_key(request))
+
+
+async def caller_for_key(request: Request, key: str | None) -> Caller:
+    """The caller holding `key`, checked against the api_keys table of this app's database."""
     if not key:
         raise AccessDenied("an API key is required: send `Authorization: Bearer hn_...` or `X-API-Key`",
                            status=401, hint="create one with `hopnhat keys create --role analyst --name ...`")

@@ -16,16 +16,17 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader
 
 from hopnhat.http import profiles
+from hopnhat.http.console_login import console_reader
 from resolver.phone import normalise_phone
 from schema.api import SearchHit
 from schema.events import GoldenProfile, IdentifierType
 
-router = APIRouter(prefix="/console", include_in_schema=False)
+router = APIRouter(prefix="/console", include_in_schema=False, dependencies=[Depends(console_reader)])
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 TIMELINE_PAGE = 50
 

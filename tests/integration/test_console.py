@@ -13,6 +13,7 @@ import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
 
+from hopnhat.access import create_key
 from hopnhat.http.app import create_app
 from schema.events import CanonicalEvent, Identifier, IdentifierType, Interaction, NormalisedText
 from streams.postgres_sink import PostgresSink
@@ -50,7 +51,10 @@ def client(services, database_factory):
 
     asyncio.run(load())
     settings = services.model_copy(update={"database_url": url})
+    key = create_key(database_url=url, role="agent", name="console tests").key
     with TestClient(create_app(settings)) as c:
+        c.cookies.set("hopnhat_key", key)  # what signing in on /console/login leaves in the browser
+        c.database_url = url  # type: ignore[attr-defined]
         yield c
 
 
@@ -138,7 +142,7 @@ def test_health_page_renders_every_figure_of_the_status_body(services) -> None:
         "last_event": [{"channel": "kiotviet", "at": "2026-11-22T16:04:00+00:00"}],
         "quality": [{"source": "webform:lien-he", "field": "phone", "criterion": "completeness", "score": 0.795}],
     }
-    app = create_app(services.model_copy(update={"database_url": None}))
+    app = create_app(services.model_copy(update={"database_url": None, "api_auth": "off"}))
     stand_in = APIRouter()
     stand_in.add_api_route("/v1/status", lambda: status)
     app.router.routes.insert(0, stand_in.routes[0])  # ahead of any real /v1/status: this body, exactly
@@ -150,3 +154,27 @@ def test_health_page_renders_every_figure_of_the_status_body(services) -> None:
     assert "hopnhat events.canonical 0 12.000 12.345 345" in visible
     assert "normalise Zalo OA 3,5" in visible and "KiotViet 22/11/2026 23:04" in visible
     assert "webform:lien-he phone completeness 79,5%" in visible
+
+
+def test_signing_in_with_a_key_and_masking_for_roles_without_pii(client) -> None:
+    url = client.database_url
+    client.cookies.clear()
+    bounced = client.get("/console", params={"q": "0912345678"}, follow_redirects=False)
+    assert bounced.status_code == 303
+    assert bounced.headers["location"] == "/console/login?next=/console%3Fq%3D0912345678"
+    wrong = client.post("/console/login", data={"key": "hn_" + "x" * 52, "next": "/console"})
+    assert wrong.status_code == 401 and "unknown API key" in wrong.text and "hopnhat_key" not in client.cookies
+    analyst = create_key(database_url=url, role="analyst", name="BI").key
+    offsite = client.post("/console/login", data={"key": analyst, "next": "//evil.example/x"}, follow_redirects=False)
+    assert offsite.status_code == 303 and offsite.headers["location"] == "/console"  # no open redirect
+    assert "httponly" in offsite.headers["set-cookie"].lower() and "samesite=strict" in offsite.headers["set-cookie"].lower()
+    found = client.get("/console", params={"q": "0912345678"})
+    page = client.get(customer_links(found.text)[0])
+    assert page.status_code == 200 and "Nguyễn Thị Thu Hà" in page.text
+    assert "+84 91* *** 678" in page.text and "t***@gmail.com" in page.text
+    assert "+84912345678" not in page.text and "thuha.nguyen@gmail.com" not in page.text
+    out = client.get("/console/logout", follow_redirects=False)
+    assert out.status_code == 303 and out.headers["location"] == "/console/login"
+    client.cookies.clear()
+    assert client.get("/console", follow_redirects=False).status_code == 303
+    assert client.get("/console/static/console.css").status_code == 200  # the sign-in page's stylesheet

@@ -12,6 +12,7 @@ import httpx
 import psycopg
 import pytest
 
+from hopnhat.access import create_key
 from hopnhat.processes import running_stack
 from hopnhat.settings import Settings
 from streams.topics import ensure_topics
@@ -59,11 +60,18 @@ def load_one_person_on_four_channels(s: Settings) -> None:
 
 def test_search_read_explain_and_health_in_chromium(stack: Settings, tmp_path) -> None:
     load_one_person_on_four_channels(stack)
-    api = httpx.get(url(stack, "/v1/customers/lookup"), params={"type": "phone", "value": "0912345678"}).json()
-    has_status = httpx.get(url(stack, "/v1/status"), timeout=30).status_code != 404
+    key = create_key(database_url=stack.database_url, role="agent", name="browser test").key
+    auth = {"Authorization": f"Bearer {key}"}
+    api = httpx.get(url(stack, "/v1/customers/lookup"), params={"type": "phone", "value": "0912345678"},
+                    headers=auth).json()
+    has_status = httpx.get(url(stack, "/v1/status"), timeout=30, headers=auth).status_code != 404
     shot = tmp_path / "customer.png"
     with chromium_page(tmp_path / "profile") as page:
         page.goto(url(stack, "/console"))
+        page.wait_for_url(re.compile(r"/console/login"))  # no key yet: the sign-in page
+        page.fill("form.login input[name=key]", key)
+        page.press("form.login input[name=key]", "Enter")
+        page.wait_for_url(re.compile(r"/console$"))
         assert page.locator("html").get_attribute("lang") == "vi"
         page.fill("input[name=q]", "0912.345.678")
         page.press("input[name=q]", "Enter")

@@ -121,14 +121,20 @@ def test_demo_serve_keeps_the_console_up_on_the_demo_data_until_stopped(stop: st
     tree = psutil.Process(proc.pid).children(recursive=True)
     _, ports = tree_listeners(psutil.Process(proc.pid))
 
-    start = httpx.get(console.group(1), timeout=10)
+    key = re.search(r"api key\s+(hn_\S+)", out)
+    assert key, out
+    assert httpx.get(console.group(1), timeout=10).status_code == 303  # to the sign-in page
+    signed_in = httpx.post(console.group(1) + "/login", data={"key": key.group(1), "next": "/console"}, timeout=10)
+    assert signed_in.status_code == 303
+    cookies = signed_in.cookies
+    start = httpx.get(console.group(1), timeout=10, cookies=cookies)
     assert start.status_code == 200 and '<html lang="vi">' in start.text
     # The demo's people are on the console: any common family name finds several of them.
-    found = httpx.get(console.group(1), params={"q": "Nguyễn"}, timeout=10)
+    found = httpx.get(console.group(1), params={"q": "Nguyễn"}, timeout=10, cookies=cookies)
     assert found.status_code == 200 and found.text.count('class="customer-link"') >= 2
     first = re.search(r'class="customer-link" href="([^"]+)"', found.text)
     assert first
-    page = httpx.get(console.group(1).removesuffix("/console") + first.group(1), timeout=10)
+    page = httpx.get(console.group(1).removesuffix("/console") + first.group(1), timeout=10, cookies=cookies)
     assert page.status_code == 200 and "Biểu mẫu web" in page.text and 'class="event ch-webform"' in page.text
     assert httpx.get(console.group(1).removesuffix("/console") + "/docs", timeout=10).status_code == 200
 
