@@ -48,3 +48,40 @@ def clusters(out_path: Path) -> None:
             out.close()
     if out is not sys.stdout:
         click.echo(f"{rows:,} records written to {out_path}", err=True)
+
+
+@export.command()
+@click.option("--format", "fmt", type=click.Choice(["csv", "xlsx", "parquet"]), default="csv", show_default=True,
+              help="csv (UTF-8 with BOM, opens in Excel), xlsx, or parquet (needs hopnhat[parquet]).")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="File to write.")
+@click.option("--masked", is_flag=True, help="Mask phones, emails, addresses and identifiers (+84 91* *** 678).")
+@click.option("--api-key", envvar="HOPNHAT_API_KEY", default=None, metavar="KEY",
+              help="Your API key (or HOPNHAT_API_KEY): its role decides, and it is named in the audit log.")
+@click.option("--json", "as_json", is_flag=True, help="Print {file, rows, format, masked} as one JSON line.")
+def profiles(fmt: str, out_path: Path, masked: bool, api_key: str | None, as_json: bool) -> None:
+    """Every live golden record, one row per customer (merges followed).
+
+    \b
+    Columns: customer_id, full_name, phones, emails, addresses, province_code, identifiers, channels,
+    merged_from, interactions, first_seen, last_seen, updated_at (several values joined with "; ").
+    The key's role needs `export`, and `pii` unless --masked (an analyst exports --masked only).
+    Each export is recorded in the audit log (docs/SECURITY.md).
+    """
+    import json
+
+    from hopnhat.access import UNAUTHENTICATED, authenticate_key
+    from hopnhat.profile_export import ExportFormat, export_profiles
+
+    settings = load_settings()
+    if not settings.database_url:
+        raise ConfigError("HOPNHAT_DATABASE_URL is not set (looked in the environment and the config file)")
+    caller = (UNAUTHENTICATED if settings.api_auth == "off"
+              else authenticate_key(database_url=settings.database_url, key=api_key))
+    report = export_profiles(database_url=settings.database_url, caller=caller, out=out_path,
+                             format=ExportFormat(fmt), masked=masked)
+    if as_json:
+        click.echo(json.dumps({"file": str(report.path), "rows": report.rows, "format": report.format.value,
+                               "masked": report.masked}))
+    else:
+        click.echo(f"{report.rows:,} customers written to {report.path}" + (" (masked)" if masked else ""), err=True)
