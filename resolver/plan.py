@@ -1,17 +1,22 @@
-"""Deterministic resolution of one micro-batch into a plan of writes (no I/O here).
+"""Stream resolution of one micro-batch into a plan of writes (no I/O here).
 
-Rule of this first engine: records that share a strong identifier (phone, email, channel id) or
-the same source record are one customer. Names never link anything. Events are taken in batch
-order and the outcome is the same as processing them one at a time:
+Records that share a strong identifier (phone, email, channel id) or the same source record are
+one customer; names never link anything. Events are taken in batch order and the outcome is the
+same as processing them one at a time:
 
 * an event whose identifiers are all unknown mints a customer (id = uuid5 of the event id, so a
-  replay mints the same id);
+  replay mints the same id, and the bulk engine names the same cluster the same way);
 * an event whose identifiers belong to one customer joins it;
 * an event whose identifiers belong to several customers merges them into the oldest one (the
   survivor), with the event and the identifiers on each side as evidence.
 
-The caller (streams/postgres_sink.py) reads the current owners of the batch's identifiers, hands
-them in, and applies the returned plan in one transaction.
+Each of those links passes the bulk engine's merge protection (resolver/protection.py): conflicts,
+per-type limits, shared phones and emails, and the review queue's decisions. What protection stops
+is returned as `plan.refused` for the review queue. Fuzzy (probabilistic) matching is not done per
+batch: `hopnhat resolve` runs it over the store (docs/MATCHING.md says why and how often).
+
+The caller (streams/postgres_sink.py) reads the current owners of the batch's identifiers and the
+facts protection needs, hands them in, and applies the returned plan in one transaction.
 """
 
 from __future__ import annotations
@@ -22,7 +27,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from resolver.features import MatchRecord, match_record, name_parts
 from resolver.profile import ProfileBuilder
+from resolver.protection import SHAREABLE_ID_TYPES, CustomerGuard, names_compatible
 from schema.events import CanonicalEvent
 
 CUSTOMER_NAMESPACE = uuid.UUID("6f1d6c2e-8f0b-5c3a-9d57-686f706e6861")
@@ -73,35 +80,31 @@ class ResolutionPlan:
     owners: dict[Key, str] = field(default_factory=dict)  # every batch key -> final root customer
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)  # touched roots, GoldenProfile JSON
     redirects: dict[str, str] = field(default_factory=dict)  # absorbed customer -> final root
+    refused: list[Refused] = field(default_factory=list)  # links and merges protection stopped
 
 
-class _Customers:
-    """Union-find over customer ids with the survivor rule: oldest first, then smallest id."""
+@dataclass(frozen=True, slots=True)
+class StoreFacts:
+    """What merge protection needs to know about the customers a batch touches, read by the sink.
 
-    def __init__(self, existing: Mapping[str, ExistingCustomer]) -> None:
-        self.parent: dict[str, str] = {}
-        self.rank: dict[str, tuple[int, str, str]] = {}
-        for cid, c in existing.items():
-            self.rank[cid] = (0, c.created_at.isoformat(), cid)
-        self._minted = 0
+    `facts`: customer -> (birth dates, identifiers (type, value)) it holds; `names`: customer ->
+    its display names; `apart`: pairs of nodes (customer ids, or a batch event's record key) an
+    operator decided are different people (review_decisions, "different")."""
 
-    def mint(self, cid: str) -> None:
-        self._minted += 1
-        self.rank.setdefault(cid, (1, f"{self._minted:012d}", cid))
+    facts: Mapping[str, tuple[Iterable[str], Iterable[tuple[str, str]]]] = field(default_factory=dict)
+    names: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    apart: Sequence[tuple[str, str]] = ()
 
-    def find(self, cid: str) -> str:
-        root = cid
-        while root in self.parent:
-            root = self.parent[root]
-        while cid != root:
-            self.parent[cid], cid = root, self.parent[cid]
-        return root
 
-    def union(self, a: str, b: str) -> tuple[str, str]:
-        """Merge two roots; return (survivor, absorbed)."""
-        survivor, absorbed = sorted((a, b), key=self.rank.__getitem__)
-        self.parent[absorbed] = survivor
-        return survivor, absorbed
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """A link or merge the batch did not make: merge protection or a decision stopped it."""
+
+    event_id: str
+    customer_id: str  # the customer the event's key belongs to
+    key: str  # "type:value"
+    reason: str  # conflict:birth_date | limit:phone | review_rejected | shared_identifier
+    detail: str
 
 
 def resolve_batch(
@@ -109,64 +112,106 @@ def resolve_batch(
     owners: Mapping[Key, str],
     existing: Mapping[str, ExistingCustomer],
     now: datetime,
+    store: StoreFacts | None = None,
 ) -> ResolutionPlan:
-    """Resolve `events` against `owners` (key -> root customer id, read from the store)."""
+    """Resolve `events` against `owners` (key -> root customer id, read from the store).
+
+    Every link and merge passes the same merge protection as the bulk engine (CustomerGuard):
+    an event whose phone or email belongs to a customer with clearly different names does not
+    link through it (the value is shared: a household or shop phone); a merge that would put two
+    birth dates, two national ids, too many identifiers or two records an operator kept apart in
+    one customer is refused and reported in `plan.refused` (the sink queues it for review).
+    """
+    store = store or StoreFacts()
     plan = ResolutionPlan()
-    customers = _Customers(existing)
+    minted: dict[str, tuple[int, str, str]] = {}
+    rank_of = {cid: (0, c.created_at.isoformat(), cid) for cid, c in existing.items()}
+
+    def rank(cid: str) -> tuple[int, str, str]:
+        return rank_of.get(cid) or minted[cid]
+
+    guard = CustomerGuard(store.facts, rank)
+    names: dict[str, list[MatchRecord]] = {cid: [_named(n) for n in ns] for cid, ns in store.names.items()}
+    node_of_record: dict[str, str] = {}
+    for e in events:
+        node_of_record.setdefault(f"{e.source}|{e.source_record_id}", customer_id_for(e.event_id))
+    for a, b in store.apart:
+        guard.forbid(node_of_record.get(a, a), node_of_record.get(b, b))
     owner: dict[Key, str] = dict(owners)
-    assigned: dict[str, str] = {}
 
     for event in events:
-        keys = event_keys(event)
+        record = match_record(event)
+        node = customer_id_for(event.event_id)
+        if node not in rank_of:
+            minted.setdefault(node, (1, f"{len(minted):012d}", node))
+        guard.add_facts(node, (record.birth_date,) if record.birth_date else (), record.identifiers)
         by_customer: dict[str, list[Key]] = {}
-        for key in keys:
-            if key in owner:
-                by_customer.setdefault(customers.find(owner[key]), []).append(key)
-        if not by_customer:
-            cid = customer_id_for(event.event_id)
-            customers.mint(cid)
-            plan.new_customers.append(cid)
-            link = Link(event.event_id, cid, "new_customer", None)
-        else:
-            roots = sorted(by_customer, key=customers.rank.__getitem__)
-            cid = roots[0]
-            for other in roots[1:]:
-                survivor, absorbed = customers.union(customers.find(cid), other)
+        for key in event_keys(event):
+            if key not in owner:
+                continue
+            root = guard.find(owner[key])
+            if key[0] in SHAREABLE_ID_TYPES and record.given and not _same_person(record, names.get(root, [])):
+                plan.refused.append(Refused(event.event_id, root, f"{key[0]}:{key[1]}", "shared_identifier",
+                                            "held by a customer with clearly different names"))
+                continue
+            by_customer.setdefault(root, []).append(key)
+        rule, linked_by = "new_customer", None
+        for root in sorted(by_customer, key=rank):
+            before = guard.find(node)
+            refused = guard.union(node, root)
+            if refused is not None:
+                plan.refused.append(Refused(event.event_id, root, ",".join(f"{t}:{v}" for t, v in by_customer[root]),
+                                            refused.reason, refused.detail))
+                continue
+            if linked_by is None:
+                first_type, first_value = by_customer[root][0]
+                rule = "same_source_record" if first_type == SOURCE_KEY_TYPE else "shared_identifier"
+                linked_by = f"{first_type}:{first_value}"
+            elif before != root:  # the event bridges two customers: a merge
+                survivor, absorbed = sorted((before, root), key=rank)
                 plan.merges.append(MergeDecision(
                     survivor=survivor, absorbed=absorbed, rule="shared_identifier",
-                    evidence={
-                        "event_id": event.event_id,
-                        "survivor_keys": [f"{t}:{v}" for t, v in by_customer.get(survivor, [])],
-                        "absorbed_keys": [f"{t}:{v}" for t, v in by_customer.get(absorbed, [])],
-                    },
+                    evidence={"event_id": event.event_id,
+                              "survivor_keys": [f"{t}:{v}" for t, v in by_customer.get(survivor, [])],
+                              "absorbed_keys": [f"{t}:{v}" for t, v in by_customer.get(absorbed, [])]},
                 ))
-                cid = survivor
-            first_type, first_value = by_customer[roots[0]][0]
-            rule = "same_source_record" if first_type == SOURCE_KEY_TYPE else "shared_identifier"
-            link = Link(event.event_id, cid, rule, f"{first_type}:{first_value}")
-        for key in keys:
+        cid = guard.find(node)
+        if cid == node and node not in rank_of and node not in plan.new_customers:
+            plan.new_customers.append(node)
+        names.setdefault(cid, []).append(record)
+        for key in event_keys(event):
             owner.setdefault(key, cid)
-        assigned[event.event_id] = cid
-        plan.links[event.event_id] = link
+        plan.links[event.event_id] = Link(event.event_id, cid, rule, linked_by)
 
     # Final roots for every link and key, then the touched profiles.
     for event_id, link in plan.links.items():
-        root = customers.find(link.customer_id)
+        root = guard.find(link.customer_id)
         if root != link.customer_id:
             plan.links[event_id] = Link(event_id, root, link.rule, link.identifier)
     for event in events:
         for key in event_keys(event):
-            plan.owners[key] = customers.find(owner[key])
-    plan.redirects = {m.absorbed: customers.find(m.absorbed) for m in plan.merges}
-    plan.profiles = _profiles(events, plan, existing, customers, now)
+            plan.owners[key] = guard.find(owner[key])
+    plan.redirects = {m.absorbed: guard.find(m.absorbed) for m in plan.merges}
+    plan.profiles = _profiles(events, plan, existing, guard, now)
     return plan
+
+
+def _named(display: str) -> MatchRecord:
+    family, middle, given = name_parts(display)
+    return MatchRecord(key="", event_id="", occurred_at="", identifiers=(), family=family, middle=middle, given=given)
+
+
+def _same_person(record: MatchRecord, known: Sequence[MatchRecord]) -> bool:
+    """Could the event's person be the one behind these names? (No names known: nothing says no.)"""
+    named = [k for k in known if k.given]
+    return not named or any(names_compatible(record, k) for k in named)
 
 
 def _profiles(
     events: Iterable[CanonicalEvent],
     plan: ResolutionPlan,
     existing: Mapping[str, ExistingCustomer],
-    customers: _Customers,
+    customers: CustomerGuard,
     now: datetime,
 ) -> dict[str, dict[str, Any]]:
     builders: dict[str, ProfileBuilder] = {}

@@ -20,12 +20,15 @@ agree on the name.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 
 from resolver.features import SHAREABLE_ID_TYPES, MatchRecord
+
+N = TypeVar("N", int, str)
 
 # At most this many distinct values of a type on one customer (a person with 5 phone numbers is
 # rare; a cluster with 30 is a chain through a shared value).
@@ -36,9 +39,9 @@ IDENTIFIER_LIMITS: dict[str, int] = {
 
 
 @dataclass(frozen=True, slots=True)
-class Refusal:
-    left: int  # record indices (any record of each side)
-    right: int
+class Refusal(Generic[N]):
+    left: N  # a node (record index, customer id) of each side
+    right: N
     reason: str  # conflict:birth_date | conflict:national_id | limit:<type>
     detail: str
 
@@ -71,47 +74,60 @@ def names_compatible(a: MatchRecord, b: MatchRecord) -> bool:
     return not (a.middle and b.middle and not _close(a.middle, b.middle, 0.88))
 
 
-class GuardedClusters:
-    """Union-find over record indices that checks merge protection before every union."""
+class Guard(Generic[N]):
+    """Union-find over clusters that checks merge protection before every union.
 
-    def __init__(self, records: Sequence[MatchRecord]) -> None:
-        self.records = records
-        self.parent = list(range(len(records)))
-        # Per-root aggregates, built lazily: a root that never merged is its own record, so its
-        # aggregates are read off that record on first use (most records never need them).
-        self.birth_dates: dict[int, set[str]] = {}
-        self.values: dict[int, dict[str, set[str]]] = {}
-        self.cannot: dict[int, set[int]] = {}  # root -> records an operator said are someone else
-        self._built: set[int] = set()
+    Generic over what a node is: record indices in the bulk engine (`GuardedClusters`), customer
+    ids in the stream (`CustomerGuard`), so both refuse exactly the same merges. Per-root facts
+    (birth dates, identifier values by type) are built lazily from the node itself on first use:
+    a root that never merged is its own node, and most nodes never need them.
+    """
 
-    def _aggregate(self, root: int) -> None:
+    def __init__(self) -> None:
+        self.parent: dict[N, N] = {}
+        self.birth_dates: dict[N, set[str]] = {}
+        self.values: dict[N, dict[str, set[str]]] = {}
+        self.cannot: dict[N, set[N]] = {}  # root -> nodes an operator said are someone else
+        self._built: set[N] = set()
+
+    def _facts(self, node: N) -> tuple[Iterable[str], Iterable[tuple[str, str]]]:
+        """(birth dates, identifiers) of a node that has not merged with anything yet."""
+        raise NotImplementedError
+
+    def _before(self, a: N, b: N) -> bool:
+        """Whether a, rather than b, names the merged cluster."""
+        raise NotImplementedError
+
+    def _aggregate(self, root: N) -> None:
         if root in self._built:
             return
         self._built.add(root)
-        r = self.records[root]
-        if r.birth_date:
-            self.birth_dates[root] = {r.birth_date}
-        if r.identifiers:
-            by_type: dict[str, set[str]] = {}
-            for t, v in r.identifiers:
-                by_type.setdefault(t, set()).add(v)
-            self.values[root] = by_type
+        dates, identifiers = self._facts(root)
+        self.add_facts(root, dates, identifiers)
 
-    def find(self, i: int) -> int:
+    def add_facts(self, root: N, dates: Iterable[str], identifiers: Iterable[tuple[str, str]]) -> None:
+        """More of what a cluster holds (an event that joined it without a merge)."""
+        self._aggregate(root)
+        for d in dates:
+            self.birth_dates.setdefault(root, set()).add(d)
+        for t, v in identifiers:
+            self.values.setdefault(root, {}).setdefault(t, set()).add(v)
+
+    def find(self, i: N) -> N:
         parent = self.parent
         root = i
-        while parent[root] != root:
+        while root in parent:
             root = parent[root]
-        while parent[i] != root:
+        while i in parent and parent[i] != root:
             parent[i], i = root, parent[i]
         return root
 
-    def forbid(self, i: int, j: int) -> None:
-        """An operator's decision: the records i and j are different people, whatever links them."""
+    def forbid(self, i: N, j: N) -> None:
+        """An operator's decision: i and j are different people, whatever links them."""
         self.cannot.setdefault(self.find(i), set()).add(j)
         self.cannot.setdefault(self.find(j), set()).add(i)
 
-    def force(self, i: int, j: int) -> None:
+    def force(self, i: N, j: N) -> None:
         """An operator's decision that i and j are one person: no protection rule applies."""
         a, b = self.find(i), self.find(j)
         if a != b:
@@ -119,7 +135,7 @@ class GuardedClusters:
             self._aggregate(b)
             self._link(a, b)
 
-    def refusal(self, a: int, b: int, birth_dates: bool = True) -> Refusal | None:
+    def refusal(self, a: N, b: N, birth_dates: bool = True) -> Refusal[N] | None:
         """Why the clusters of a and b must not merge, or None. Both must be roots."""
         for x, y in ((a, b), (b, a)):
             if any(self.find(k) == y for k in self.cannot.get(x, ())):
@@ -142,7 +158,7 @@ class GuardedClusters:
                     return Refusal(a, b, f"limit:{t}", f"{len(values | other)} distinct {t} values (limit {limit})")
         return None
 
-    def union(self, i: int, j: int, birth_dates: bool = True) -> Refusal | None:
+    def union(self, i: N, j: N, birth_dates: bool = True) -> Refusal[N] | None:
         """Merge the clusters of i and j unless protection refuses; None when merged (or already one).
 
         `birth_dates=False` waives the birth-date conflict (never the national-id one) for a pair
@@ -156,8 +172,8 @@ class GuardedClusters:
         self._link(a, b)
         return None
 
-    def _link(self, a: int, b: int) -> None:
-        if b < a:  # the earliest record's index is the root: stable, order-independent naming
+    def _link(self, a: N, b: N) -> None:
+        if not self._before(a, b):
             a, b = b, a
         self.parent[b] = a
         if b in self.birth_dates:
@@ -169,8 +185,40 @@ class GuardedClusters:
         if b in self.cannot:
             self.cannot.setdefault(a, set()).update(self.cannot.pop(b))
 
-    def same(self, i: int, j: int) -> bool:
+    def same(self, i: N, j: N) -> bool:
         return self.find(i) == self.find(j)
+
+
+class GuardedClusters(Guard[int]):
+    """The bulk engine's guard: nodes are indices into time-ordered records; the earliest names a cluster."""
+
+    def __init__(self, records: Sequence[MatchRecord]) -> None:
+        super().__init__()
+        self.records = records
+
+    def _facts(self, node: int) -> tuple[Iterable[str], Iterable[tuple[str, str]]]:
+        r = self.records[node]
+        return ((r.birth_date,) if r.birth_date else ()), r.identifiers
+
+    def _before(self, a: int, b: int) -> bool:
+        return a < b
+
+
+class CustomerGuard(Guard[str]):
+    """The stream's guard: nodes are customer ids, with facts read from the store (`facts`) and
+    the survivor rule of resolver/plan.py (`rank`: oldest first)."""
+
+    def __init__(self, facts: Mapping[str, tuple[Iterable[str], Iterable[tuple[str, str]]]],
+                 rank: Callable[[str], Any]) -> None:
+        super().__init__()
+        self.facts = facts
+        self.rank = rank
+
+    def _facts(self, node: str) -> tuple[Iterable[str], Iterable[tuple[str, str]]]:
+        return self.facts.get(node, ((), ()))
+
+    def _before(self, a: str, b: str) -> bool:
+        return bool(self.rank(a) <= self.rank(b))
 
 
 def shared_identifiers(records: Sequence[MatchRecord], holders: dict[tuple[str, str], list[int]],

@@ -25,7 +25,15 @@ from typing import Any
 
 import psycopg
 
-from resolver.plan import SOURCE_KEY_TYPE, ExistingCustomer, Key, ResolutionPlan, event_keys, resolve_batch
+from resolver.plan import (
+    SOURCE_KEY_TYPE,
+    ExistingCustomer,
+    Key,
+    ResolutionPlan,
+    StoreFacts,
+    event_keys,
+    resolve_batch,
+)
 from schema.errors import DatabaseUnavailable
 from schema.events import CanonicalEvent, MergeEvent
 
@@ -45,6 +53,8 @@ class BatchOutcome:
     merges: list[MergeEvent] = field(default_factory=list)
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)  # GoldenProfile JSON objects
     tombstones: list[str] = field(default_factory=list)
+    refused: dict[str, int] = field(default_factory=dict)  # reason -> links/merges protection stopped
+    review_queued: int = 0
 
 
 def lock_key(key: Key) -> int:
@@ -96,8 +106,10 @@ class PostgresSink:
 
         owners = await self._owners(cur, keys)
         existing = await self._lock_customers(cur, set(owners.values()))
-        plan = resolve_batch(fresh, owners, existing, now)
+        facts = await self._facts(cur, existing, fresh)
+        plan = resolve_batch(fresh, owners, existing, now, facts)
         await self._write(cur, plan, fresh, existing, now, outcome)
+        await self._queue_refused(cur, plan, fresh, outcome)
         if known:
             outcome.profiles.update(await self._profiles_of_events(cur, sorted(known), outcome.profiles))
         return outcome
@@ -138,6 +150,63 @@ class PostgresSink:
                 raise _StaleRead(str(cid))
             existing[str(cid)] = ExistingCustomer(str(cid), created_at, profile)
         return existing
+
+    async def _facts(self, cur: psycopg.AsyncCursor, existing: dict[str, ExistingCustomer],
+                     fresh: Sequence[CanonicalEvent]) -> StoreFacts:
+        """Birth dates, identifiers, names and operator decisions of the customers the batch touches."""
+        ids = sorted(existing)
+        dates: dict[str, list[str]] = {}
+        idents: dict[str, list[tuple[str, str]]] = {}
+        if ids:
+            await cur.execute("SELECT customer_id, type, value FROM identifiers WHERE customer_id = ANY(%b::uuid[])",
+                              (ids,))
+            for cid, t, v in await cur.fetchall():
+                idents.setdefault(str(cid), []).append((t, v))
+            await cur.execute(
+                """SELECT DISTINCT customer_id, record -> 'attributes' ->> 'birth_date' FROM source_records
+                    WHERE customer_id = ANY(%b::uuid[]) AND record -> 'attributes' ? 'birth_date'""", (ids,))
+            for cid, d in await cur.fetchall():
+                dates.setdefault(str(cid), []).append(d)
+        facts = {cid: (dates.get(cid, []), idents.get(cid, [])) for cid in ids}
+        names = {cid: [n["value"] for n in (c.profile or {}).get("names", [])] for cid, c in existing.items()}
+        batch_records = {f"{e.source}|{e.source_record_id}" for e in fresh}
+        await cur.execute(
+            """SELECT d.left_record, d.right_record, coalesce(cl.merged_into, cl.id), coalesce(cr.merged_into, cr.id)
+                 FROM review_decisions d
+                 LEFT JOIN source_records sl ON sl.source = split_part(d.left_record, '|', 1)
+                      AND sl.source_record_id = substr(d.left_record, strpos(d.left_record, '|') + 1)
+                 LEFT JOIN customers cl ON cl.id = sl.customer_id
+                 LEFT JOIN source_records sr ON sr.source = split_part(d.right_record, '|', 1)
+                      AND sr.source_record_id = substr(d.right_record, strpos(d.right_record, '|') + 1)
+                 LEFT JOIN customers cr ON cr.id = sr.customer_id
+                WHERE NOT d.same_person""")
+        apart: list[tuple[str, str]] = []
+        for left, right, left_customer, right_customer in await cur.fetchall():
+            a = left if left in batch_records or left_customer is None else str(left_customer)
+            b = right if right in batch_records or right_customer is None else str(right_customer)
+            if {a, b} & (existing.keys() | batch_records):
+                apart.append((a, b))
+        return StoreFacts(facts=facts, names=names, apart=apart)
+
+    async def _queue_refused(self, cur: psycopg.AsyncCursor, plan: ResolutionPlan, fresh: Sequence[CanonicalEvent],
+                             outcome: BatchOutcome) -> None:
+        """Conflicts and limits go to the review queue (a shared phone or an operator's "no" does not)."""
+        for r in plan.refused:
+            outcome.refused[r.reason] = outcome.refused.get(r.reason, 0) + 1
+        queued = [r for r in plan.refused if r.reason.startswith(("conflict:", "limit:"))]
+        if not queued:
+            return
+        record_of = {e.event_id: f"{e.source}|{e.source_record_id}" for e in fresh}
+        await cur.execute(
+            """INSERT INTO review_queue (left_record, right_record, reason, evidence)
+               SELECT q.rec, first.rec, q.reason, jsonb_build_object('detail', q.detail, 'key', q.key, 'stage', 'stream')
+                 FROM unnest(%b::text[], %b::uuid[], %b::text[], %b::text[], %b::text[]) AS q(rec, cid, reason, detail, key)
+                 CROSS JOIN LATERAL (SELECT s.source || '|' || s.source_record_id AS rec FROM source_records s
+                                      WHERE s.customer_id = q.cid ORDER BY s.created_at, s.id LIMIT 1) first
+               ON CONFLICT (left_record, right_record) DO NOTHING""",
+            ([record_of[r.event_id] for r in queued], [r.customer_id for r in queued],
+             [r.reason for r in queued], [r.detail for r in queued], [r.key for r in queued]))
+        outcome.review_queued = cur.rowcount
 
     async def _write(self, cur: psycopg.AsyncCursor, plan: ResolutionPlan, fresh: Sequence[CanonicalEvent],
                      existing: dict[str, ExistingCustomer], now: datetime, outcome: BatchOutcome) -> None:

@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import json
+
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -51,11 +53,18 @@ def load_one_person_on_four_channels(s: Settings) -> None:
     ended = wire(CALLS["ended_inbound"])
     later = [post_form(s, {"full_name": "Nguyễn Thị Thu Hà", "phone": "0912 345 678",
                            "email": "ThuHa.Nguyen@gmail.com"}, "f-console-2"),
-             post_kiotviet(s, POS["kiotviet_customer"]), post_kiotviet(s, POS["kiotviet_invoice"]),
+             post_kiotviet(s, as_thu_ha(POS["kiotviet_customer"])), post_kiotviet(s, as_thu_ha(POS["kiotviet_invoice"])),
              post(s, "callcenter", STRINGEE_PROJECT, ended,
                   {"X-STRINGEE-SIGNATURE": stringee_signature(STRINGEE_SECRET.encode(), ended)})]
     assert [r.status_code for r in later] == [200] * 4, [r.text for r in later]
     assert wait_rows(s.database_url, "SELECT count(*) FROM interactions", 7) == 7
+
+
+def as_thu_ha(doc: dict) -> dict:
+    """The KiotViet fixture's customer shares Thu Hà's phone under another name (Đỗ Thị Lan Anh): merge
+    protection rightly keeps such a household phone from joining two people, so here the shop
+    record carries her own name."""
+    return json.loads(json.dumps(doc, ensure_ascii=False).replace("Đỗ Thị Lan Anh", "Nguyễn Thị Thu Hà"))
 
 
 def test_search_read_explain_and_health_in_chromium(stack: Settings, tmp_path) -> None:

@@ -18,14 +18,15 @@ NOW = datetime.now(UTC)
 
 
 def ev(eid: str, source: str, name: str | None, phone: str | None = None, email: str | None = None,
-       bad_phone: str | None = None, age: timedelta = timedelta(minutes=5)) -> CanonicalEvent:
+       bad_phone: str | None = None, age: timedelta = timedelta(minutes=5), record: str | None = None,
+       ) -> CanonicalEvent:
     idents = []
     if phone:
         idents.append(Identifier(type=IdentifierType.phone, value=phone, raw=phone))
     if email:
         idents.append(Identifier(type=IdentifierType.email, value=email, raw=email))
     attrs = {"invalid.phone.0": f"{bad_phone} (placeholder)"} if bad_phone else {}
-    return CanonicalEvent(event_id=eid, channel="webform", source=source, source_record_id=eid,
+    return CanonicalEvent(event_id=eid, channel="webform", source=source, source_record_id=record or eid,
                           occurred_at=NOW - age, received_at=NOW, identifiers=idents, attributes=attrs,
                           name=NormalisedText(raw=name, value=name) if name else None,
                           interaction=Interaction(kind="form_submission"))
@@ -73,7 +74,9 @@ def test_scores_per_source_and_field_are_computed_and_kept(database_factory, mon
 
 def test_conflicting_names_lower_consistency(database_factory) -> None:
     url = database_factory()
-    load(url, [ev("c1", "pos:kiotviet", "Phạm Minh Tuấn", phone="+84909111222"),
-               ev("c2", "pos:kiotviet", "Hoàng Thị Mai", phone="+84909111222")])  # a shared shop phone
+    # One POS customer record renamed by the shop (a shared phone alone no longer merges two
+    # different names: merge protection marks it shared, see test_stream_protection.py).
+    load(url, [ev("c1", "pos:kiotviet", "Phạm Minh Tuấn", phone="+84909111222", record="KH001"),
+               ev("c2", "pos:kiotviet", "Hoàng Thị Mai", phone="+84909111222", record="KH001")])
     scores = {(s.source, s.field, s.criterion): s for s in compute_quality(database_url=url, store=False)}
     assert scores["pos:kiotviet", "name", "consistency"].score == 0.0
