@@ -40,6 +40,10 @@ DEFAULT_RULES: tuple[tuple[str, ...], ...] = (
     ("phone_tail", "given_initial"),
     ("email_local",),
 )
+# Rules on names alone (plus a province) find crowds of namesakes: their blocks are capped lower.
+CROWDED_RULES = frozenset({("family", "given", "province"), ("family", "given", "middle")})
+CROWDED_MAX_BLOCK = 20
+
 # Which compared field a blocking column stands for (a session blocked on it cannot learn its m).
 BLOCKED_FIELD = {"phone_tail": "phone", "given_initial": "given", "email_local": "email"}
 
@@ -106,7 +110,7 @@ def candidate_pairs(cols: RecordColumns, rules: Sequence[tuple[str, ...]], max_b
     stats = BlockingStats()
     per_rule: dict[tuple[str, ...], np.ndarray] = {}
     for rule in rules:
-        codes, skipped = rule_pairs(cols, rule, max_block)
+        codes, skipped = rule_pairs(cols, rule, min(max_block, CROWDED_MAX_BLOCK) if rule in CROWDED_RULES else max_block)
         per_rule[rule] = codes
         stats.pairs_by_rule[rule_name(rule)] = len(codes)
         if skipped:

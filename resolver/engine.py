@@ -31,13 +31,13 @@ import numpy as np
 
 from resolver.blocking import DEFAULT_RULES, BlockingStats, candidate_pairs
 from resolver.comparisons import FIELDS, LEVELS, NAME_FIELDS, RecordColumns
-from resolver.fellegi_sunter import MatchParameters, probability, score, train
+from resolver.fellegi_sunter import MatchParameters, field_weights, probability, score, train
 from resolver.features import MatchRecord, match_record
 from resolver.protection import GuardedClusters, names_compatible, shared_identifiers
 from schema.events import CanonicalEvent
 
 CUSTOMER_NAMESPACE = uuid.UUID("6f1d6c2e-8f0b-5c3a-9d57-686f706e6861")  # same as resolver/plan.py
-NON_NAME = np.array([name not in NAME_FIELDS for name in FIELDS])
+NON_NAME = tuple(name not in NAME_FIELDS for name in FIELDS)
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,18 +146,26 @@ def _stitch(records: Sequence[MatchRecord], guard: GuardedClusters, links: list[
         for ident in r.identifiers:
             holders.setdefault(ident, []).append(i)
     shared = shared_identifiers(records, holders)
+    # For a shared value, the earliest holder with each given name: a later holder links to it
+    # only if the whole name agrees (one lookup per record, not a scan of every earlier holder).
+    first_named: dict[tuple[tuple[str, str], str], int] = {}
     for i, r in enumerate(records):
         for ident in r.identifiers:
             first = holders[ident][0]
             if first == i:
+                if ident in shared and r.given:
+                    first_named[(ident, r.given)] = first_named[(ident, "")] = i
                 continue
             if ident not in shared:
                 target, rule = first, f"identifier:{ident[0]}"
             else:  # a shared value links only records that also agree on the name
-                target = next((j for j in holders[ident] if j < i and r.given and records[j].given
-                               and names_compatible(r, records[j])), -1)
+                if not r.given:
+                    continue
+                target = first_named.setdefault((ident, r.given), i)
+                if target == i:  # no earlier holder with this given name: the earliest named one?
+                    target = first_named.setdefault((ident, ""), i)
                 rule = f"identifier+name:{ident[0]}"
-                if target < 0:
+                if target == i or not names_compatible(r, records[target]):
                     continue
             if guard.same(i, target):
                 continue
@@ -184,10 +192,8 @@ def _match(records: Sequence[MatchRecord], guard: GuardedClusters, links: list[L
     roots = np.fromiter((guard.find(i) for i in range(len(records))), dtype=np.int64, count=len(records))
     apart = roots[left] != roots[right]
     left, right = left[apart], right[apart]
-    levels, weights = score(cols, params, left, right)
-    match_weight = params.prior_log2 + weights.sum(axis=1)
+    levels, match_weight, non_name_bits = score(cols, params, left, right, NON_NAME)
     prob = probability(match_weight)
-    non_name_bits = np.clip(weights[:, NON_NAME], 0, None).sum(axis=1)
     stats["scored_pairs"] = len(left)
     clock.lap("scoring")
 
@@ -199,7 +205,7 @@ def _match(records: Sequence[MatchRecord], guard: GuardedClusters, links: list[L
         i, j = int(left[k]), int(right[k])
         if guard.same(i, j):
             continue
-        evidence = _fields(levels[k], weights[k])
+        evidence = _fields(levels[k], field_weights(cols, params, levels[k], i))
         refused = guard.union(i, j, birth_dates=bool(prob[k] < config.override_probability))
         if refused is None:
             links.append(Link(records[i].key, records[j].key, "probabilistic", round(float(match_weight[k]), 3),
@@ -214,7 +220,7 @@ def _match(records: Sequence[MatchRecord], guard: GuardedClusters, links: list[L
             continue
         reason = "name_only" if strong[k] else "uncertain"
         review.append(ReviewPair(records[i].key, records[j].key, reason, round(float(prob[k]), 6), "",
-                                 _fields(levels[k], weights[k])))
+                                 _fields(levels[k], field_weights(cols, params, levels[k], i))))
     stats["probabilistic_links"] = sum(1 for link in links if link.rule == "probabilistic")
     stats["review_pairs"] = len(review)
     clock.lap("decisions")

@@ -170,23 +170,45 @@ def _fields_of(rule: tuple[str, ...]) -> list[str]:
 
 
 def score(cols: RecordColumns, params: MatchParameters, left: np.ndarray, right: np.ndarray,
-          ) -> tuple[np.ndarray, np.ndarray]:
-    """(levels, per-field weights) for each pair; the match weight is prior + weights.sum(axis=1)."""
+          non_name: Sequence[bool]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(levels, match weight, non-name agreement bits) for each pair.
+
+    The per-field weights are summed as they are computed, never held as a pairs x fields float
+    matrix (at ten million candidate pairs that matrix alone was a gigabyte); `field_weights`
+    recomputes them for the few pairs whose evidence is kept.
+    """
     levels = compare(cols, left, right)
     table = params.weights()
-    weights = np.zeros(levels.shape, dtype=np.float64)
+    total = np.full(len(left), params.prior_log2, dtype=np.float64)
+    non_name_bits = np.zeros(len(left), dtype=np.float64)
     for f, name in enumerate(FIELDS):
-        weights[:, f] = table[name][levels[:, f]]
-    for name in TERM_FREQUENCY_FIELDS:
-        f = FIELDS.index(name)
+        w = _weights(cols, params, table, name, levels[:, f], left)
+        total += w
+        if non_name[f]:
+            non_name_bits += np.clip(w, 0, None)
+    return levels, total, non_name_bits
+
+
+def field_weights(cols: RecordColumns, params: MatchParameters, levels: np.ndarray, i: int) -> np.ndarray:
+    """Each field's weight for one record pair (row `levels`, left record `i`): the evidence kept."""
+    table = params.weights()
+    left = np.array([i])
+    return np.array([_weights(cols, params, table, name, levels[f:f + 1], left)[0] for f, name in enumerate(FIELDS)])
+
+
+def _weights(cols: RecordColumns, params: MatchParameters, table: dict[str, np.ndarray], name: str,
+             levels: np.ndarray, left: np.ndarray) -> np.ndarray:
+    w = table[name][levels]
+    if name in TERM_FREQUENCY_FIELDS:
         top = len(table[name]) - 1
-        exact = levels[:, f] == top
+        exact = levels == top
         if exact.any():
             col = cols[name]
             tf = col.frequency[col.codes[left[exact]]]
             m_top = max(float(params.m[name][top]), M_FLOOR)
-            weights[exact, f] = np.log2(m_top / np.maximum(tf, U_FLOOR))
-    return levels, weights
+            w = w.copy()
+            w[exact] = np.log2(m_top / np.maximum(tf, U_FLOOR))
+    return w
 
 
 def probability(match_weight: np.ndarray) -> np.ndarray:

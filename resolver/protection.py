@@ -233,7 +233,8 @@ def shared_identifiers(records: Sequence[MatchRecord], holders: dict[tuple[str, 
             shared[key] = "held by different people: " + " / ".join(p.full_name for p in distinct)
             continue
         dates = {records[i].birth_date for i in idx if records[i].birth_date}
-        if len(dates) >= 2 and not all(birth_dates_compatible(x, y) for x in dates for y in dates):
+        first_date = next(iter(sorted(dates)), "")
+        if len(dates) >= 2 and not all(birth_dates_compatible(first_date, d) for d in dates):
             shared[key] = "held by people with different birth dates"
     return shared
 
