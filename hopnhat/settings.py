@@ -86,6 +86,20 @@ class Settings(BaseSettings):
         default="required",
         description="required: the profile API needs an API key (`hopnhat keys create`); off: open, "
                     "for a closed development machine only (docs/SECURITY.md)")
+    worker_metrics_port: int = Field(
+        default=9464, ge=0,
+        description="Port of a worker's Prometheus /metrics; when taken, the next free one of the following "
+                    "15 (several workers on one host); 0 = no metrics server. `hopnhat serve` has /metrics "
+                    "on its own port",
+    )
+    metrics_host: str = Field(default="127.0.0.1", description="Address the worker's /metrics listens on")
+    status_max_lag: int = Field(
+        default=10_000, ge=0, description="`hopnhat status` is unhealthy when a partition lags by more records")
+    status_dlq_window_s: float = Field(
+        default=900.0, gt=0, description="`hopnhat status` counts dead letters newer than this many seconds")
+    status_max_new_dead_letters: int = Field(
+        default=0, ge=0, description="`hopnhat status` is unhealthy when more dead letters than this arrived "
+                                     "within status_dlq_window_s (old ones, already looked at, do not count)")
 
     @classmethod
     def settings_customise_sources(

@@ -29,6 +29,7 @@ from faust.streams import Stream
 import psycopg
 from pydantic import ValidationError
 
+from hopnhat.metrics import DEAD_LETTERS, StageTally, record_resolution
 from hopnhat.settings import Settings
 from schema.errors import DatabaseUnavailable
 from schema.events import CanonicalEvent, DeadLetter
@@ -106,36 +107,51 @@ def create_app(settings: Settings) -> faust.App:
     async def normalise(stream: faust.StreamT) -> None:
         async for batch in cast(Stream, stream).take_events(NORMALISE_BATCH, within=NORMALISE_LINGER_S):
             sends = []
+            tally = StageTally("normalise")
             for event in batch:
                 msg = event.message
-                result = normalise_record(topics.channel_of(msg.topic), msg.topic, msg.partition, msg.offset,
-                                          msg.key, msg.value)
+                channel = topics.channel_of(msg.topic)
+                tally.took(channel)
+                result = normalise_record(channel, msg.topic, msg.partition, msg.offset, msg.key, msg.value)
                 if isinstance(result, DeadLetter):
+                    tally.dead_lettered(result.stage, result.reason)
                     log.warning("normalise rejected topic=%s partition=%d offset=%d reason=%s field=%s",
                                 msg.topic, msg.partition, msg.offset, result.reason, result.field)
                     sends.append(await dlq_normalise.send(key=msg.key, value=dumps(result)))
                 else:
+                    tally.passed_on(channel)
                     sends.append(await canonical_topic.send(key=canonical_key(result), value=dumps(result)))
                     if fetcher is not None and (lead := lead_to_fetch(result)) is not None:
                         sends.append(await _enrich_lead(fetcher, *lead, msg, raw_facebook, dlq_normalise))
             await asyncio.gather(*sends)
+            tally.flush(len(batch))
 
     @app.agent(canonical_topic, name="resolve", concurrency=1)
     async def resolve(stream: faust.StreamT) -> None:
         batches = cast(Stream, stream).take_events(settings.resolve_batch_size, within=settings.resolve_linger_s)
         async for batch in batches:
             sink = await _sink(state, settings)
+            tally = StageTally("resolve")
             parsed: list[CanonicalEvent] = []
             for event in batch:
                 msg = event.message
                 try:
                     parsed.append(CanonicalEvent.model_validate_json(msg.value or b""))
+                    tally.took(parsed[-1].channel)
                 except ValidationError as exc:
+                    tally.dead_lettered("resolve", "invalid-canonical")
                     await (await dlq_resolve.send(key=msg.key, value=dumps(dead_letter(
                         "resolve", "invalid-canonical", str(exc.errors()[0]["msg"]), msg.topic, msg.partition,
                         msg.offset, msg.key, msg.value))))
             outcome = await _apply_with_isolation(sink, parsed, dlq_resolve, state, settings)
             await _publish(outcome, profiles_topic, merges_topic)
+            for e in parsed:
+                tally.passed_on(e.channel)
+            for channel in state.pop("rejected", []):  # store-rejected in _apply_with_isolation
+                tally.passed_on(channel, -1)
+                tally.dead_lettered("resolve", "store-rejected")
+            tally.flush(len(batch))
+            record_resolution(outcome)
             log.info("resolved batch events=%d stored=%d skipped=%d new_customers=%d merges=%d partitions=%s",
                      len(batch), outcome.stored, outcome.skipped, outcome.new_customers, len(outcome.merges),
                      sorted({e.message.partition for e in batch}))
@@ -161,6 +177,7 @@ async def _enrich_lead(fetcher: GraphLeadFetcher, leadgen_id: str, page_id: str,
                     leadgen_id, msg.topic, msg.partition, msg.offset, exc)
         letter = dead_letter("enrich", "lead-fetch-failed", str(exc), msg.topic, msg.partition, msg.offset,
                              msg.key, msg.value, field="leadgen_id")
+        DEAD_LETTERS.labels("enrich", "lead-fetch-failed").inc()
         return await dlq.send(key=msg.key, value=dumps(letter))
     return await raw_facebook.send(key=lead.subject.encode() if lead.subject else None,
                                    value=lead.model_dump_json().encode())
@@ -198,6 +215,7 @@ async def _apply_with_isolation(sink: PostgresSink, events: Sequence[CanonicalEv
                                      ref.topic if ref else "", ref.partition if ref else -1,
                                      ref.offset if ref else -1, canonical_key(e), dumps(e))
                 log.error("resolve rejected event_id=%s: %s", e.event_id, exc)
+                state.setdefault("rejected", []).append(e.channel)
                 await (await dlq.send(key=canonical_key(e), value=dumps(letter)))
                 return BatchOutcome()
             mid = len(events) // 2

@@ -14,6 +14,7 @@ import click
 
 from hopnhat.cli import (
     demo,
+    dlq,
     explain,
     export,
     imap_poll,
@@ -27,6 +28,7 @@ from hopnhat.cli import (
     review,
     run,
     show_config,
+    status,
     unmerge,
 )
 from hopnhat.logs import setup_logging
@@ -56,6 +58,9 @@ def cli(ctx: click.Context, debug: bool, log_format: str | None) -> None:
       hopnhat normalise phone "0168.234.5678"    normalised form, match key, every flag and why
       hopnhat quality            data-quality scores per source and field
       hopnhat replay             rebuild a store from the raw topics (--from-beginning)
+    Operate:
+      hopnhat status             lag, events/s, DLQ depth, database, last events, quality; exit 1 if unhealthy
+      hopnhat dlq list           dead letters and why (--topic --reason --since); `dlq show`, `dlq replay`
     Files:
       hopnhat import bulk leads.xlsx --mapping leads.yaml     contact lists, resumable, bad rows to dlq.ingest
     Identity resolution:
@@ -100,6 +105,8 @@ cli.add_command(explain.explain)
 cli.add_command(export.export)
 cli.add_command(unmerge.unmerge)
 cli.add_command(keys.keys)
+cli.add_command(status.status)
+cli.add_command(dlq.dlq)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -23,7 +23,8 @@ def _require(value: str | None, var: str) -> str:
 @click.option("--host", default=None, help="Listen address (HOPNHAT_HTTP_HOST, default 127.0.0.1).")
 @click.option("--port", type=int, default=None, help="Listen port (HOPNHAT_HTTP_PORT, default 8080).")
 def serve(host: str | None, port: int | None) -> None:
-    """Serve the webhook endpoints (POST /webhooks/{channel}/{source_id}), the profile API and /healthz.
+    """Serve the webhook endpoints (POST /webhooks/{channel}/{source_id}), the profile API, /healthz,
+    /readyz, /metrics (Prometheus) and /v1/status.
 
     The profile API needs an API key (`hopnhat keys create`) unless HOPNHAT_API_AUTH=off.
     """
@@ -45,9 +46,11 @@ def worker(ready_file: Path | None) -> None:
     """Run a stream worker: normalise raw.* into events.canonical and resolve into PostgreSQL.
 
     Start several with the same HOPNHAT_APP_ID to share the partitions (one consumer group).
+    Prometheus metrics on HOPNHAT_WORKER_METRICS_PORT (9464, or the next free port; 0 = off).
     """
     import faust
 
+    from hopnhat.metrics import start_worker_metrics
     from hopnhat.migrate import current_revision, head_revision
     from streams.app import create_app
     from streams.topics import ensure_topics
@@ -59,6 +62,9 @@ def worker(ready_file: Path | None) -> None:
         raise ConfigError("the database schema is not current; run `hopnhat migrate` first")
     ensure_topics(settings)
     app = create_app(settings)
+    metrics_port = start_worker_metrics(settings)
+    if metrics_port is not None:
+        click.echo(f"metrics    http://{settings.metrics_host}:{metrics_port}/metrics", err=True)
     if ready_file is not None:
         @app.on_partitions_assigned.connect  # type: ignore[arg-type]  # faust's stub rejects async receivers
         async def _ready(sender: object, *args: object, signal: object = None, **kwargs: object) -> None:

@@ -14,9 +14,10 @@ from fastapi.responses import JSONResponse
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 import hopnhat
-from hopnhat.http import console, console_login, profiles
+from hopnhat.http import console, console_login, ops, profiles
 from hopnhat.http.publisher import RawPublisher
 from hopnhat.http.webhooks import build_router
+from hopnhat.metrics import WebhookMetricsMiddleware
 from hopnhat.settings import Settings, psycopg_url
 from schema.errors import HopnhatError
 
@@ -44,6 +45,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(profiles.router)
     app.include_router(console.router)
     app.include_router(console_login.router)
+    app.include_router(ops.build_router(settings))
+    app.add_middleware(WebhookMetricsMiddleware)
 
     @app.exception_handler(HopnhatError)
     async def hopnhat_error(request: Request, exc: HopnhatError) -> JSONResponse:

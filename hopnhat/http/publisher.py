@@ -55,6 +55,14 @@ class RawPublisher:
             raise BrokerUnavailable(f"broker did not acknowledge the write to {topic}: {exc!r}") from exc
         return [Ack(m.topic, m.partition, m.offset) for m in metas]
 
+    async def check_reachable(self) -> None:
+        """Raise BrokerUnavailable unless the broker answers a metadata request now (for /readyz)."""
+        producer = await self._ensure()
+        try:
+            await asyncio.wait_for(producer.client.fetch_all_metadata(), self.timeout_s)
+        except (KafkaError, OSError, TimeoutError) as exc:
+            raise BrokerUnavailable(f"broker did not answer a metadata request: {exc!r}") from exc
+
     async def close(self) -> None:
         if self._producer is not None:
             await self._producer.stop()

@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 
 from connectors import REGISTRY, load_connector
 from connectors.base import Connector, SubscriptionHandshake
+from hopnhat.metrics import DEAD_LETTERS, passed_on
 from hopnhat.settings import Settings
 from schema.errors import InvalidSignature, MalformedPayload, PayloadTooLarge, UnknownSource
 from schema.events import DeadLetter
@@ -71,6 +72,7 @@ async def dead_letter_delivery(request: Request, settings: Settings, connector: 
                         value=body.decode("utf-8", "replace"), at=datetime.now(UTC))
     [ack] = await request.app.state.publisher.publish_all(
         settings.topic("dlq.ingest"), [(source_id.encode("utf-8"), letter.model_dump_json().encode("utf-8"))])
+    DEAD_LETTERS.labels("ingest", "malformed").inc()
     log.warning("dead-lettered channel=%s source=%s topic=%s partition=%d offset=%d field=%s reason=%s",
                 connector.channel, source_id, ack.topic, ack.partition, ack.offset, error.field, error.reason)
     return JSONResponse({"status": "dead-lettered", "field": error.field, "reason": error.reason,
@@ -103,6 +105,7 @@ def build_router(settings: Settings) -> APIRouter:
             settings.topic(connector.topic()),
             [(connector.kafka_key(e).encode("utf-8"), e.model_dump_json().encode("utf-8")) for e in events],
         )
+        passed_on("ingest", channel, len(events))
         for event, ack in zip(events, acks, strict=True):
             log.info("accepted channel=%s topic=%s partition=%d offset=%d event_id=%s",
                      channel, ack.topic, ack.partition, ack.offset, event.id)
