@@ -174,10 +174,13 @@ class LagCollector(Collector):
                 GaugeMetricFamily("hopnhat_dlq_depth", "Records held in a DLQ topic", labels=["topic"])]
 
     def _measure(self) -> list[Any]:
-        from hopnhat.offsets import group_lag
         from hopnhat.dlq import read_dead_letters
-        from streams.topics import Topics
+        from hopnhat.offsets import group_lag, unreachable_brokers
+        from schema.errors import BrokerUnavailable
+        from streams.topics import Topics, bootstrap_servers
 
+        if unreachable_brokers(self.settings) == bootstrap_servers(self.settings):
+            raise BrokerUnavailable("no bootstrap server answers")
         topics = Topics.from_settings(self.settings)
         lag = GaugeMetricFamily("hopnhat_consumer_lag", "Records the consumer group has not processed yet",
                                 labels=["group", "topic", "partition"])

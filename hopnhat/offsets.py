@@ -35,6 +35,23 @@ class PartitionLag:
         return asdict(self)
 
 
+def unreachable_brokers(settings: Settings, timeout_s: float = 3.0) -> list[str]:
+    """Bootstrap servers that refuse a TCP connection; all of them = the broker is down.
+
+    Checked first because the Kafka clients spend their whole request timeout (30 s) failing to
+    bootstrap, which would make `hopnhat status` hang exactly when it is most needed."""
+    import socket
+
+    down = []
+    for server in bootstrap_servers(settings):
+        host, _, port = server.rpartition(":")
+        try:
+            socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s).close()
+        except (OSError, ValueError):
+            down.append(server)
+    return down
+
+
 def _consumer(settings: Settings) -> Any:
     from kafka import KafkaConsumer
 

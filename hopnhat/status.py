@@ -31,6 +31,7 @@ from typing import Any
 import psycopg
 
 from hopnhat.settings import Settings, psycopg_url
+from schema.errors import HopnhatError
 from streams.topics import Topics, bootstrap_servers
 
 RATE_WINDOW_S = 60.0
@@ -201,7 +202,7 @@ def collect_status(*, settings: Settings) -> StatusReport:
     from kafka.errors import KafkaError
 
     from hopnhat.dlq import read_dead_letters
-    from hopnhat.offsets import group_lag
+    from hopnhat.offsets import group_lag, unreachable_brokers
 
     now = datetime.now(UTC)
     report = StatusReport(generated_at=now, thresholds={
@@ -214,6 +215,10 @@ def collect_status(*, settings: Settings) -> StatusReport:
         report.problems.append("HOPNHAT_DATABASE_URL is not set")
     if not settings.kafka_bootstrap:
         report.problems.append("HOPNHAT_KAFKA_BOOTSTRAP is not set")
+        return report
+    servers = bootstrap_servers(settings)
+    if len(unreachable_brokers(settings)) == len(servers):
+        report.problems.append(f"broker unreachable: no answer from {', '.join(servers)}")
         return report
     try:
         report.lag = group_lag(settings, settings.app_id, [*topics.raw.values(), topics.canonical])
@@ -228,8 +233,8 @@ def collect_status(*, settings: Settings) -> StatusReport:
                 recent.setdefault(entry.dlq_topic, Counter())[entry.letter.reason] += 1
         report.dlq = [DlqDepth(n, depth[n], sum(recent.get(n, Counter()).values()), dict(recent.get(n, {})))
                       for n in names]
-    except (KafkaError, OSError) as exc:
-        report.problems.append(f"broker unreachable at {settings.kafka_bootstrap}: {exc!r}")
+    except (KafkaError, OSError, HopnhatError) as exc:
+        report.problems.append(f"broker unreachable at {settings.kafka_bootstrap}: {exc}")
         return report
     for row in report.lag:
         if row.lag > settings.status_max_lag:

@@ -220,3 +220,53 @@ def _lag(s: Settings) -> list:  # type: ignore[type-arg]
 
     t = Topics.from_settings(s)
     return group_lag(s, s.app_id, [t.raw["webform"], t.canonical])
+
+
+def test_replay_uses_the_letters_copy_when_the_original_is_gone_and_skips_ingest_letters(
+        isolated_settings: Settings) -> None:
+    """No worker here: what replay publishes is read back from the topics."""
+    from datetime import UTC, datetime
+
+    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+    from connectors import load_connector
+    from hopnhat.dlq import DlqFilter, list_dead_letters, replay_dead_letters
+    from schema.events import DeadLetter
+
+    s = isolated_settings
+    ensure_topics(s)
+    body, ctype = encode_submission({"name": "Phạm Minh Châu", "phone": "0987 654 321"}, "form-mat-goc", True)
+    [raw] = load_connector("webform").parse(body, ctype, FORM, datetime.now(UTC))
+    raw_topic = f"{s.topic_prefix}raw.webform"
+    lost = DeadLetter(stage="normalise", reason="invalid-envelope", error="x", topic=raw_topic, partition=1,
+                      offset=41, key="84987654321", value=raw.model_dump_json(), at=datetime.now(UTC))
+    malformed = DeadLetter(stage="ingest", reason="malformed", field="Id", error="missing",
+                           topic=f"{s.topic_prefix}raw.kiotviet", partition=-1, offset=-1, key="cua-hang-1",
+                           value='{"Notifications": []}', at=datetime.now(UTC))
+    producer = KafkaProducer(bootstrap_servers=s.kafka_bootstrap, acks="all")
+    producer.send(f"{s.topic_prefix}dlq.normalise", key=b"84987654321", value=lost.model_dump_json().encode())
+    producer.send(f"{s.topic_prefix}dlq.ingest", key=b"cua-hang-1", value=malformed.model_dump_json().encode())
+    producer.send(f"{s.topic_prefix}dlq.normalise", key=b"x", value=b"not a letter")
+    producer.flush()
+    producer.close()
+
+    listed = list_dead_letters(settings=s)
+    assert sorted(e.letter.reason for e in listed) == ["invalid-envelope", "malformed", "unreadable-letter"]
+    items = {i.reason: i for i in replay_dead_letters(settings=s, where=DlqFilter())}
+    assert items["malformed"].status == "skipped" and items["malformed"].target_topic is None
+    assert items["unreadable-letter"].status == "skipped"
+    replayed = items["invalid-envelope"]
+    assert (replayed.status, replayed.source, replayed.target_topic) == ("published", "letter", raw_topic)
+
+    consumer = KafkaConsumer(bootstrap_servers=s.kafka_bootstrap, enable_auto_commit=False, fetch_max_wait_ms=100)
+    tp = TopicPartition(raw_topic, replayed.published["partition"])
+    consumer.assign([tp])
+    consumer.seek(tp, replayed.published["offset"])
+    records = []
+    deadline = time.monotonic() + 10
+    while not records and time.monotonic() < deadline:
+        records = [r for rs in consumer.poll(timeout_ms=200).values() for r in rs
+                   if r.offset == replayed.published["offset"]]
+    consumer.close()
+    assert records and records[0].key == b"84987654321"
+    assert json.loads(records[0].value)["id"] == raw.id  # same event id: the sink would skip a second copy
