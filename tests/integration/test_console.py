@@ -124,7 +124,7 @@ def test_absorbed_id_redirects_to_the_survivor_and_unknown_ids_are_404(client) -
 
 
 def test_health_page_says_so_when_the_status_endpoint_is_missing(client) -> None:
-    if any(getattr(r, "path", "") == "/v1/status" for r in client.app.routes):
+    if "/v1/status" in client.app.openapi()["paths"]:  # included routers do not show in app.routes
         pytest.skip("this app serves /v1/status: the figures are checked in the browser test")
     r = client.get("/console/health")
     assert r.status_code == 200
