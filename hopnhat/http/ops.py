@@ -1,5 +1,7 @@
 """Operations endpoints: `/metrics` (Prometheus), `/readyz` (can this process do its work) and
-`GET /v1/status` (the `hopnhat status` report as JSON, which the console's stream-health page renders).
+`GET /v1/status` (the `hopnhat status` report as JSON, which the console's stream-health page renders;
+it needs a key with the `ops` permission, docs/SECURITY.md). `/metrics` and `/readyz` take no key, as
+scrapers and load balancers call them: they carry counts and check names, never customer data.
 
 `/healthz` (alive) stays in app.py; `/readyz` answers 200 only when the broker answers a metadata
 request, the database answers, and its Alembic revision is the code's head; otherwise 503 with
@@ -12,12 +14,14 @@ import asyncio
 from typing import Any
 
 import psycopg
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 from psycopg_pool import PoolTimeout
 
+from hopnhat.access import Permission
+from hopnhat.http.auth import require
 from hopnhat.metrics import declare_label_values
 from hopnhat.settings import Settings
 from schema.errors import HopnhatError
@@ -65,7 +69,8 @@ def build_router(settings: Settings) -> APIRouter:
         return JSONResponse({"status": "ready" if ready else "not ready", "checks": checks},
                             status_code=200 if ready else 503)
 
-    @router.get("/v1/status", summary="Deployment health: lag, rates, DLQ depth, database, last events, quality")
+    @router.get("/v1/status", summary="Deployment health: lag, rates, DLQ depth, database, last events, quality",
+                dependencies=[Depends(require(Permission.ops))])
     async def status() -> JSONResponse:
         from hopnhat.status import collect_status
 

@@ -69,7 +69,8 @@ def as_thu_ha(doc: dict) -> dict:
 
 def test_search_read_explain_and_health_in_chromium(stack: Settings, tmp_path) -> None:
     load_one_person_on_four_channels(stack)
-    key = create_key(database_url=stack.database_url, role="agent", name="browser test").key
+    # engineer: reads with PII like an agent, and has `ops` for the stream-health page (GET /v1/status)
+    key = create_key(database_url=stack.database_url, role="engineer", name="browser test").key
     auth = {"Authorization": f"Bearer {key}"}
     api = httpx.get(url(stack, "/v1/customers/lookup"), params={"type": "phone", "value": "0912345678"},
                     headers=auth).json()

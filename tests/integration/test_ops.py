@@ -15,6 +15,7 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
 from connectors import REGISTRY
+from hopnhat.access import create_key
 from hopnhat.cli.main import cli
 from hopnhat.embedded import ChildService, free_port
 from hopnhat.processes import running_stack
@@ -120,7 +121,12 @@ def test_serve_and_worker_export_metrics_status_and_readiness(isolated_settings:
 
         assert httpx.get(f"{base}/readyz").json() == {"status": "ready", "checks": {"broker": "ok", "database": "ok"}}
 
-        body = httpx.get(f"{base}/v1/status", timeout=30).json()
+        assert httpx.get(f"{base}/v1/status", timeout=30).status_code == 401  # stream health needs a key
+        analyst = create_key(database_url=s.database_url, role="analyst", name="bao cao").key
+        assert httpx.get(f"{base}/v1/status", headers={"X-API-Key": analyst}, timeout=30).status_code == 403
+        ops_key = {"Authorization": "Bearer " + create_key(database_url=s.database_url, role="engineer",
+                                                           name="van hanh").key}
+        body = httpx.get(f"{base}/v1/status", headers=ops_key, timeout=30).json()
         assert set(body) >= {"healthy", "problems", "generated_at", "lag", "rates", "dlq", "database",
                              "last_event", "quality"}
         assert body["healthy"] is False  # one dead letter arrived within the window
@@ -131,8 +137,9 @@ def test_serve_and_worker_export_metrics_status_and_readiness(isolated_settings:
         rates = {(r["stage"], r["channel"]): r["events_per_s"] for r in body["rates"]}
         assert rates[("ingest", "webform")] == pytest.approx((len(visits) + 1) / 60, abs=0.001)
         assert rates[("resolve", "webform")] == pytest.approx(len(visits) / 60, abs=0.001)
-        wait_for(lambda: all(row["lag"] == 0 for row in httpx.get(f"{base}/v1/status", timeout=30).json()["lag"]))
-        lag = httpx.get(f"{base}/v1/status", timeout=30).json()["lag"]
+        wait_for(lambda: all(row["lag"] == 0 for row in httpx.get(f"{base}/v1/status", headers=ops_key,
+                                                                  timeout=30).json()["lag"]))
+        lag = httpx.get(f"{base}/v1/status", headers=ops_key, timeout=30).json()["lag"]
         raw = [row for row in lag if row["topic"] == f"{s.topic_prefix}raw.webform"]
         assert sum(row["end"] for row in raw) == len(visits) + 1  # measured ends count every record
         assert {row["group"] for row in lag} == {s.app_id}
