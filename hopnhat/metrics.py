@@ -30,9 +30,9 @@ from schema.errors import HopnhatError
 log = logging.getLogger(__name__)
 
 STAGES = ("ingest", "normalise", "resolve")
-# Resolution outcomes: what happened to each stored event's customer. `review` and
-# `shared_identifier` are reported once the resolver reports them (BatchOutcome attributes
-# `reviews` / `shared_identifiers`, read with getattr so older sinks simply report zero).
+# Resolution outcomes of a micro-batch (streams/postgres_sink.py BatchOutcome): customers minted,
+# merges, pairs queued for review, links refused because the identifier is shared (a household or
+# shop phone), and events skipped because their id was already stored.
 OUTCOMES = ("new_customer", "merged", "review", "shared_identifier", "duplicate")
 
 EVENTS_IN = Counter("hopnhat_events_in_total", "Records a stage took in, by stage and channel",
@@ -48,8 +48,11 @@ BATCH_SECONDS = Histogram("hopnhat_batch_duration_seconds", "Wall time to proces
                           buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10))
 RESOLUTIONS = Counter("hopnhat_resolutions_total",
                       "Resolution outcomes: new_customer (minted), merged (customers joined), review "
-                      "(held for a person), shared_identifier (an identifier seen on several people), "
+                      "(pair queued for a person), shared_identifier (link refused: the identifier is shared), "
                       "duplicate (event id already stored; redelivery or replay)", ["outcome"])
+REFUSALS = Counter("hopnhat_merge_refusals_total",
+                   "Links or merges merge protection refused, by reason (shared_identifier, conflict:birth_date, "
+                   "conflict:national_id, limit:<type>, review_rejected)", ["reason"])
 WEBHOOK_RESPONSES = Counter("hopnhat_webhook_responses_total", "Webhook answers by channel and HTTP status",
                             ["channel", "status"])
 LAST_EVENT = Gauge("hopnhat_last_event_timestamp_seconds",
@@ -66,6 +69,8 @@ def declare_label_values() -> None:
             EVENTS_OUT.labels(stage, channel)
     for outcome in OUTCOMES:
         RESOLUTIONS.labels(outcome)
+    for reason in ("shared_identifier", "review_rejected", "conflict:birth_date", "conflict:national_id"):
+        REFUSALS.labels(reason)  # limit:<type> appear when first counted
 
 
 def passed_on(stage: str, channel: str, n: int = 1) -> None:
@@ -107,13 +112,14 @@ class StageTally:
 
 
 def record_resolution(outcome: Any) -> None:
-    """Count a streams.postgres_sink.BatchOutcome's results."""
+    """Count a streams.postgres_sink.BatchOutcome's results (see OUTCOMES; refusals by protection reason)."""
     RESOLUTIONS.labels("new_customer").inc(outcome.new_customers)
     RESOLUTIONS.labels("merged").inc(len(outcome.merges))
     RESOLUTIONS.labels("duplicate").inc(outcome.skipped)
-    for outcome_label, attribute in (("review", "reviews"), ("shared_identifier", "shared_identifiers")):
-        value = getattr(outcome, attribute, 0)
-        RESOLUTIONS.labels(outcome_label).inc(len(value) if isinstance(value, list | tuple | set | dict) else value)
+    RESOLUTIONS.labels("review").inc(outcome.review_queued)
+    RESOLUTIONS.labels("shared_identifier").inc(outcome.refused.get("shared_identifier", 0))
+    for reason, n in outcome.refused.items():
+        REFUSALS.labels(reason).inc(n)
 
 
 def webhook_channel(path: str) -> str | None:

@@ -227,6 +227,9 @@ async def _apply_with_isolation(sink: PostgresSink, events: Sequence[CanonicalEv
             left.merges += right.merges
             left.profiles.update(right.profiles)
             left.tombstones += right.tombstones
+            left.review_queued += right.review_queued
+            for reason, n in right.refused.items():
+                left.refused[reason] = left.refused.get(reason, 0) + n
             return left
 
 

@@ -48,12 +48,14 @@ def test_stage_tally_adds_a_batch_once() -> None:
 
 
 def test_resolution_outcomes_count_what_the_batch_reports() -> None:
-    before = {o: value("hopnhat_resolutions_total", outcome=o) for o in ("new_customer", "merged", "duplicate", "review")}
-    record_resolution(BatchOutcome(stored=5, skipped=2, new_customers=3, merges=[]))
-    assert value("hopnhat_resolutions_total", outcome="new_customer") == before["new_customer"] + 3
-    assert value("hopnhat_resolutions_total", outcome="duplicate") == before["duplicate"] + 2
-    assert value("hopnhat_resolutions_total", outcome="merged") == before["merged"]
-    assert value("hopnhat_resolutions_total", outcome="review") == before["review"]
+    outcomes = ("new_customer", "merged", "duplicate", "review", "shared_identifier")
+    before = {o: value("hopnhat_resolutions_total", outcome=o) for o in outcomes}
+    refused_before = value("hopnhat_merge_refusals_total", reason="conflict:birth_date")
+    record_resolution(BatchOutcome(stored=5, skipped=2, new_customers=3, merges=[], review_queued=1,
+                                   refused={"shared_identifier": 4, "conflict:birth_date": 1}))
+    after = {o: value("hopnhat_resolutions_total", outcome=o) - before[o] for o in outcomes}
+    assert after == {"new_customer": 3, "merged": 0, "duplicate": 2, "review": 1, "shared_identifier": 4}
+    assert value("hopnhat_merge_refusals_total", reason="conflict:birth_date") == refused_before + 1
 
 
 def test_status_json_has_the_contract_keys_and_healthy_follows_problems() -> None:
