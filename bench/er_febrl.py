@@ -50,6 +50,7 @@ from bench.er_metrics import pair_counts  # noqa: E402
 from connectors.bulk import BulkConnector  # noqa: E402
 from connectors.tabular import BadRow  # noqa: E402
 from resolver.normalise import Rejected, canonical_event  # noqa: E402
+from schema.errors import MalformedPayload  # noqa: E402
 from schema.events import CanonicalEvent  # noqa: E402
 
 # The column mapping a user would write for a FEBRL export (docs/connectors/bulk.md).
@@ -135,8 +136,8 @@ def hopnhat_run(name: str, frames: list[Any], workdir: Path) -> dict[str, Any]:
             try:
                 raw = connector.row_event(row, options=FEBRL_MAPPING, source_id=source_id, file_sha256=sha,
                                           received_at=received)
-            except Exception as exc:  # MalformedPayload: the row would go to dlq.ingest
-                rejected.append((rec_id, getattr(exc, "field", type(exc).__name__)))
+            except MalformedPayload as exc:  # the row would go to dlq.ingest
+                rejected.append((rec_id, exc.field))
                 continue
             event = canonical_event(connector.extract(raw), raw.id)
             if isinstance(event, Rejected):

@@ -127,6 +127,7 @@ def child_hopnhat(folder: Path, out: Path) -> dict[str, Any]:
         pickle.dump(result.cluster_of, f, protocol=pickle.HIGHEST_PROTOCOL)
     written = time.perf_counter()
     stats = {k: v for k, v in result.stats.items() if isinstance(v, int | float | str)}
+    stats["seconds"] = result.stats.get("seconds")  # wall time per engine stage
     return {"records": len(records), "resolve_s": resolved - started, "write_s": written - resolved,
             "input_mb": loaded_mb, "stats": stats}
 
@@ -253,7 +254,7 @@ def main(argv: list[str] | None = None) -> int:
         if "clusters" in hop:
             entry["hopnhat"] = {**score(hop.pop("clusters"), truth), "resolve_s": round(hop["resolve_s"], 3),
                                 "write_s": round(hop["write_s"], 3), "peak_mb": hop["peak_mb"],
-                                "input_mb": hop.get("input_mb"),
+                                "input_mb": hop.get("input_mb"), "stage_s": (hop.get("stats") or {}).get("seconds"),
                                 "records_per_s": round(hop["records"] / hop["resolve_s"])}
             log(f"  hopnhat {size}: {entry['hopnhat']} stats {hop.get('stats')}")
         else:
