@@ -1,8 +1,9 @@
-"""`hopnhat demo`: the whole pipeline on a Vietnamese sample, through the real webhook endpoint.
+"""`hopnhat demo`: the whole pipeline on a Vietnamese sample, through the real webhook endpoints.
 
 Starts the embedded broker and PostgreSQL (unless URLs are configured), migrates, creates topics,
-starts `hopnhat serve` and `hopnhat worker` as child processes, posts signed form submissions over
-HTTP, waits until every accepted event is stored or dead-lettered, and reports what was resolved.
+starts `hopnhat serve` and `hopnhat worker` as child processes, posts signed form submissions and the
+same people's Zalo OA chats, Sapo orders and Stringee calls (hopnhat/touchpoints.py) over HTTP,
+waits until every accepted event is stored or dead-lettered, and reports what was resolved.
 Everything it started is stopped before it returns; with `on_ready` (`hopnhat demo --serve`) that waits
 until the callback returns, so a person can browse the console on the demo data first.
 """
@@ -13,6 +14,7 @@ import asyncio
 import secrets
 import time
 from collections.abc import Callable
+from collections import Counter
 from dataclasses import asdict, dataclass
 
 from hopnhat.embedded import ChildService, embedded_services, free_port, port_open
@@ -22,7 +24,8 @@ from hopnhat.quality import QualityScore, compute_quality
 from hopnhat.sample import generate
 from hopnhat.settings import Settings
 from hopnhat.stats import dlq_depth, interactions_count, store_counts
-from hopnhat.webform_client import post_visits
+from hopnhat.touchpoints import DemoChannels, make_touchpoints
+from hopnhat.webform_client import form_post, post_signed
 from schema.errors import HopnhatError
 from streams.topics import ensure_topics
 
@@ -33,6 +36,7 @@ DEMO_FORM = "lien-he"  # "contact" in Vietnamese, as a site would name its form
 class DemoResult:
     people: int
     events_in: int
+    by_channel: dict[str, int]
     accepted: int
     rejected_http: int
     interactions_stored: int
@@ -65,11 +69,13 @@ def run_demo(*, settings: Settings, customers: int = 200, seed: int = 84, worker
     started = time.perf_counter()
     people, visits = generate(customers, seed)
     secret = secrets.token_urlsafe(24)
+    channels = DemoChannels()
+    posts = [form_post(v, DEMO_FORM, secret) for v in visits] + make_touchpoints(people, seed, channels)
     with embedded_services(settings) as base:
         # The default port is kept only for --serve and only when free (a person types it); a plain run
         # takes any free port so it never collides with a `hopnhat serve` already running.
         keep = base.http_port != 8080 or (on_ready is not None and not port_open(base.http_host, 8080))
-        s = base.with_secret("webform", DEMO_FORM, secret).model_copy(update={
+        s = channels.configure(base.with_secret("webform", DEMO_FORM, secret)).model_copy(update={
             "http_port": base.http_port if keep else free_port(base.http_host),
         })
         assert s.database_url
@@ -82,21 +88,21 @@ def run_demo(*, settings: Settings, customers: int = 200, seed: int = 84, worker
                 nonlocal done
                 done += 1
                 if progress:
-                    progress("post", done, len(visits))
+                    progress("post", done, len(posts))
 
             t0 = time.perf_counter()
-            report = asyncio.run(post_visits(f"http://{s.http_host}:{s.http_port}", DEMO_FORM, secret, visits,
-                                             on_done=tick))
+            report = asyncio.run(post_signed(f"http://{s.http_host}:{s.http_port}", posts, on_done=tick))
             stored = _wait_caught_up(s, report.accepted, catch_up_timeout_s, progress)
             elapsed = time.perf_counter() - t0
             counts = store_counts(s.database_url)
             dlq = dlq_depth(s)
             scores = compute_quality(database_url=s.database_url)
             result = DemoResult(
-                people=len(people), events_in=len(visits), accepted=report.accepted,
-                rejected_http=len(visits) - report.accepted, interactions_stored=stored, customers=counts.customers,
-                merges=counts.merges, identifiers=counts.identifiers, dlq=dlq,
-                events_per_s=round(report.accepted / elapsed, 1) if elapsed else 0.0, post_s=round(report.seconds, 2),
+                people=len(people), events_in=len(posts), by_channel=dict(Counter(p.channel for p in posts)),
+                accepted=report.accepted, rejected_http=len(posts) - report.accepted, interactions_stored=stored,
+                customers=counts.customers, merges=counts.merges, identifiers=counts.identifiers, dlq=dlq,
+                events_per_s=round(report.accepted / elapsed, 1) if elapsed else 0.0,
+                post_s=round(report.seconds, 2),
                 wall_s=round(time.perf_counter() - started, 2), store_bytes=counts.bytes,
                 quality_flagged=sum(q.flagged for q in scores), quality=scores,
             )

@@ -1,4 +1,5 @@
-"""A small client that signs and posts web form submissions, as a site's form backend would.
+"""A small client that signs and posts web form submissions, as a site's form backend would, and
+posts any other signed webhook delivery (`SignedPost`, built by hopnhat/touchpoints.py for the demo).
 
 Used by the demo, the benchmarks and the tests, so all of them go through the real HTTP endpoint.
 """
@@ -34,6 +35,23 @@ def signed_headers(secret: str, body: bytes, content_type: str) -> dict[str, str
     return {"Content-Type": content_type, SIGNATURE_HEADER: "sha256=" + hmac_sha256_hex(secret.encode(), body)}
 
 
+@dataclass(frozen=True, slots=True)
+class SignedPost:
+    """One webhook delivery ready to send: path under the server, raw body, headers incl. the signature."""
+
+    person: int
+    channel: str
+    path: str
+    body: bytes
+    headers: dict[str, str]
+
+
+def form_post(visit: Visit, form_id: str, secret: str) -> SignedPost:
+    body, ctype = encode_submission(visit.fields, visit.submission_id, visit.as_json)
+    return SignedPost(visit.person, "webform", f"/webhooks/webform/{form_id}", body,
+                      signed_headers(secret, body, ctype))
+
+
 @dataclass
 class PostReport:
     statuses: Counter[int] = field(default_factory=Counter)
@@ -49,11 +67,16 @@ class PostReport:
 async def post_visits(base_url: str, form_id: str, secret: str, visits: Sequence[Visit], concurrency: int = 16,
                       on_done: Callable[[], None] | None = None) -> PostReport:
     """POST every visit (with bounded concurrency); retry 503s a few times as a real source would."""
+    return await post_signed(base_url, [form_post(v, form_id, secret) for v in visits], concurrency, on_done)
+
+
+async def post_signed(base_url: str, posts: Sequence[SignedPost], concurrency: int = 16,
+                      on_done: Callable[[], None] | None = None) -> PostReport:
+    """POST every delivery (with bounded concurrency); retry 503s a few times as a real source would."""
     report = PostReport()
-    queue: asyncio.Queue[Visit] = asyncio.Queue()
-    for v in visits:
-        queue.put_nowait(v)
-    url = f"{base_url}/webhooks/webform/{form_id}"
+    queue: asyncio.Queue[SignedPost] = asyncio.Queue()
+    for p in posts:
+        queue.put_nowait(p)
 
     async def worker() -> None:
         # One client (one keep-alive connection) per worker: one shared httpx pool slows down badly
@@ -64,12 +87,11 @@ async def post_visits(base_url: str, form_id: str, secret: str, visits: Sequence
 
     async def drain(client: httpx.AsyncClient) -> None:
         while not queue.empty():
-            visit = queue.get_nowait()
-            body, ctype = encode_submission(visit.fields, visit.submission_id, visit.as_json)
+            post = queue.get_nowait()
             status = 0
             for attempt in range(5):
                 try:
-                    resp = await client.post(url, content=body, headers=signed_headers(secret, body, ctype))
+                    resp = await client.post(f"{base_url}{post.path}", content=post.body, headers=post.headers)
                     status = resp.status_code
                 except httpx.HTTPError as exc:
                     report.errors.append(repr(exc))

@@ -111,17 +111,26 @@ def service_addresses(s: Settings) -> dict[str, str]:
     return addresses
 
 
+CHANNEL_NOUNS = {"webform": "form submissions", "zalo": "Zalo OA events", "sapo": "Sapo orders",
+                 "callcenter": "calls"}
+
+
+def channel_counts(by_channel: dict[str, int]) -> str:
+    busiest_first = sorted(by_channel.items(), key=lambda kv: -kv[1])
+    return ", ".join(f"{n} {CHANNEL_NOUNS.get(ch, ch)}" for ch, n in busiest_first)
+
+
 def show(result: DemoResult, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(result.as_dict()))
         return
     ok = result.interactions_stored == result.accepted and result.dlq == 0
     click.echo(
-        f"\n{result.events_in} form submissions from {result.people} people went through the webhook "
-        f"({result.accepted} accepted) in {result.post_s:.1f}s.\n"
+        f"\n{result.events_in} events from {result.people} people went through the webhooks "
+        f"({channel_counts(result.by_channel)}; {result.accepted} accepted) in {result.post_s:.1f}s.\n"
         f"Stored {result.interactions_stored} interactions and resolved them into {result.customers} customers "
         f"with {result.identifiers} identifiers; {result.merges} merges (records that turned out to be one "
-        f"person once a later submission showed both their phone and email).\n"
+        f"person once a later event showed what linked them, e.g. a phone and an email together).\n"
         f"DLQ: {result.dlq}.  Throughput {result.events_per_s:.0f} events/s webhook-to-PostgreSQL; "
         f"wall time {result.wall_s:.1f}s.\n"
         + ("All accepted events are stored." if ok else "WARNING: not every accepted event was stored.")

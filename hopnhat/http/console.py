@@ -122,7 +122,8 @@ async def _by_channel_id(request: Request, value: str) -> list[SearchHit]:
     pattern = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     async with profiles.db_pool(request).connection() as conn:
         cur = await conn.execute(
-            """SELECT DISTINCT coalesce(c.merged_into, c.id) FROM identifiers i JOIN customers c ON c.id = i.customer_id
+            """SELECT DISTINCT coalesce(c.merged_into, c.id)
+                 FROM identifiers i JOIN customers c ON c.id = i.customer_id
                 WHERE i.value = %s OR i.value LIKE %s LIMIT 20""", (value, f"%:{pattern}"))
         ids = [row[0] for row in await cur.fetchall()]
     hits = []
