@@ -178,3 +178,26 @@ def test_signing_in_with_a_key_and_masking_for_roles_without_pii(client) -> None
     client.cookies.clear()
     assert client.get("/console", follow_redirects=False).status_code == 303
     assert client.get("/console/static/console.css").status_code == 200  # the sign-in page's stylesheet
+
+
+def test_long_timelines_page_to_older_events_and_back(services, database_factory) -> None:
+    url = database_factory()
+
+    async def load() -> None:
+        sink = await PostgresSink.connect(url)
+        await sink.apply([ev(f"call{i:02d}", i, "callcenter", "call", phone="+84988777666",
+                             summary=f"Cuộc gọi số {i}", name="Lê Văn Tám") for i in range(53)])
+        await sink.close()
+
+    asyncio.run(load())
+    with TestClient(create_app(services.model_copy(update={"database_url": url}))) as c:
+        c.cookies.set("hopnhat_key", create_key(database_url=url, role="agent", name="pager").key)
+        first = c.get(customer_links(c.get("/console", params={"q": "0988 777 666"}).text)[0])
+        summaries = re.findall(r'<p class="summary">([^<]+)</p>', first.text)
+        assert len(summaries) == 50 and summaries[0] == "Cuộc gọi số 52" and summaries[-1] == "Cuộc gọi số 3"
+        older = re.search(r'<a class="older" href="([^"]+)"', first.text)
+        assert older
+        second = c.get(html.unescape(older.group(1)))
+        assert re.findall(r'<p class="summary">([^<]+)</p>', second.text) == [
+            "Cuộc gọi số 2", "Cuộc gọi số 1", "Cuộc gọi số 0"]
+        assert 'class="older"' not in second.text and "Mới nhất" in second.text
