@@ -10,6 +10,7 @@ so an access-control dependency can be added in one place.
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import dataclass
 from datetime import datetime
 from importlib import resources
 from typing import Any
@@ -186,6 +187,9 @@ async def read_status(request: Request) -> tuple[dict[str, Any] | None, str | No
         reply = await client.get("/v1/status", headers=forwarded)
     if reply.status_code == 404:
         return None, "Chưa có điểm cuối /v1/status trên máy chủ này (status endpoint unavailable)."
+    if reply.status_code in (401, 403):
+        return None, ("Khóa của bạn không có quyền ops để xem sức khỏe luồng "
+                      "(your key lacks the ops permission that GET /v1/status needs).")
     if reply.status_code not in (200, 503) or "json" not in reply.headers.get("content-type", ""):
         return None, f"/v1/status trả lời {reply.status_code}: {reply.text[:200]}"
     body = reply.json()
@@ -194,10 +198,39 @@ async def read_status(request: Request) -> tuple[dict[str, Any] | None, str | No
     return body, None
 
 
+@dataclass(frozen=True, slots=True)
+class TopicLag:
+    group: str
+    topic: str
+    partitions: int
+    committed: int | None
+    end: int
+    lag: int
+
+
+def lag_by_topic(rows: list[dict[str, Any]]) -> tuple[list[TopicLag], list[str]]:
+    """Per-partition lag summed per (group, topic), and the topics nothing was ever written to (listed
+    apart: a deployment has a raw topic per channel, most of them idle, and 4 partitions each)."""
+    grouped: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for row in rows:
+        grouped.setdefault((str(row.get("group")), str(row.get("topic"))), []).append(row)
+    busy, idle = [], []
+    for (group, topic), parts in grouped.items():
+        end = sum(int(p.get("end") or 0) for p in parts)
+        lag = sum(int(p.get("lag") or 0) for p in parts)
+        if end == 0 and lag == 0:
+            idle.append(topic)
+            continue
+        committed = [p["committed"] for p in parts if p.get("committed") is not None]
+        busy.append(TopicLag(group, topic, len(parts), sum(committed) if committed else None, end, lag))
+    return busy, sorted(set(idle))
+
+
 @router.get("/health", name="console_health", response_class=HTMLResponse)
 async def health_page(request: Request) -> HTMLResponse:
     status, problem = await read_status(request)
-    return render(request, "health.html", status=status, unavailable=problem, status_code=200)
+    lag, idle = lag_by_topic(status.get("lag") or []) if status else ([], [])
+    return render(request, "health.html", status=status, unavailable=problem, lag=lag, idle_topics=idle)
 
 
 @router.get("/static/console.css", name="console_css")

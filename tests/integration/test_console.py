@@ -10,7 +10,8 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from fastapi import APIRouter
+from fastapi import APIRouter, FastAPI
+from fastapi.responses import JSONResponse
 from fastapi.testclient import TestClient
 
 from hopnhat.access import create_key
@@ -123,37 +124,54 @@ def test_absorbed_id_redirects_to_the_survivor_and_unknown_ids_are_404(client) -
     assert client.get("/console/customers/not-a-uuid").status_code == 400
 
 
-def test_health_page_says_so_when_the_status_endpoint_is_missing(client) -> None:
-    if "/v1/status" in client.app.openapi()["paths"]:  # included routers do not show in app.routes
-        pytest.skip("this app serves /v1/status: the figures are checked in the browser test")
-    r = client.get("/console/health")
-    assert r.status_code == 200
-    assert "status endpoint unavailable" in r.text and 'class="status-badge unknown"' in r.text
+def test_health_page_says_why_when_it_cannot_read_the_status(client, services) -> None:
+    # The fixture's key is an agent's: customer data yes, the ops permission of GET /v1/status no.
+    denied = client.get("/console/health")
+    assert denied.status_code == 200 and 'class="status-badge unknown"' in denied.text
+    assert "lacks the ops permission" in denied.text
+    with TestClient(app_serving_status(services, JSONResponse({"detail": "Not Found"}, status_code=404))) as c:
+        missing = c.get("/console/health")
+    assert "status endpoint unavailable" in missing.text and 'class="status-badge unknown"' in missing.text
+
+
+def app_serving_status(services, answer: object) -> FastAPI:
+    """The real app (keys off, no database) with a stand-in /v1/status answering `answer`, exactly."""
+    app = create_app(services.model_copy(update={"database_url": None, "api_auth": "off"}))
+    stand_in = APIRouter()
+    stand_in.add_api_route("/v1/status", lambda: answer)
+    app.router.routes.insert(0, stand_in.routes[0])  # ahead of the real /v1/status
+    return app
 
 
 def test_health_page_renders_every_figure_of_the_status_body(services) -> None:
     status = {
-        "healthy": False, "problems": ["dlq.normalise has 3 records"], "generated_at": "2026-11-22T16:05:00+00:00",
+        "healthy": False, "problems": ["dlq.normalise has 3 records"], "warnings": ["zalo quality flagged"],
+        "generated_at": "2026-11-22T16:05:00+00:00",
         "lag": [{"group": "hopnhat", "topic": "events.canonical", "partition": 0, "committed": 12000, "end": 12345,
-                 "lag": 345}],
-        "rates": [{"stage": "normalise", "channel": "zalo", "events_per_s": 3.5}],
-        "dlq": [{"topic": "dlq.normalise", "depth": 3}, {"topic": "dlq.resolve", "depth": 0}],
+                 "lag": 345},
+                {"group": "hopnhat", "topic": "events.canonical", "partition": 1, "committed": 1000, "end": 1000,
+                 "lag": 0},
+                {"group": "hopnhat", "topic": "raw.haravan", "partition": 0, "committed": None, "end": 0, "lag": 0}],
+        "rates": [{"stage": "normalise", "channel": "zalo", "events_per_s": 3.5, "capped": True}],
+        "dlq": [{"topic": "dlq.normalise", "depth": 3, "recent": 2, "recent_by_reason": {"phone": 2}},
+                {"topic": "dlq.resolve", "depth": 0, "recent": 0, "recent_by_reason": {}}],
         "database": {"size_bytes": 25 * 1024 * 1024, "customers": 1234, "interactions": 56789},
         "last_event": [{"channel": "kiotviet", "at": "2026-11-22T16:04:00+00:00"}],
-        "quality": [{"source": "webform:lien-he", "field": "phone", "criterion": "completeness", "score": 0.795}],
+        "quality": [{"source": "webform:lien-he", "field": "phone", "criterion": "completeness", "score": 0.795,
+                     "flagged": True}],
     }
-    app = create_app(services.model_copy(update={"database_url": None, "api_auth": "off"}))
-    stand_in = APIRouter()
-    stand_in.add_api_route("/v1/status", lambda: status)
-    app.router.routes.insert(0, stand_in.routes[0])  # ahead of any real /v1/status: this body, exactly
-    with TestClient(app) as c:
-        visible = text(c.get("/console/health").text)
+    with TestClient(app_serving_status(services, status)) as c:
+        body = c.get("/console/health").text
+        visible = text(body)
     assert "Có vấn đề unhealthy" in visible and "dlq.normalise has 3 records" in visible
     assert "Cập nhật lúc 22/11/2026 23:05" in visible
     assert "1.234 khách hàng" in visible and "56.789 tương tác" in visible and "25 MB" in visible
-    assert "hopnhat events.canonical 0 12.000 12.345 345" in visible
+    assert "hopnhat events.canonical 2 13.000 13.345 345" in visible  # partitions summed per topic
+    assert "Chưa có dữ liệu no data yet : raw.haravan" in visible
     assert "normalise Zalo OA 3,5" in visible and "KiotViet 22/11/2026 23:04" in visible
     assert "webform:lien-he phone completeness 79,5%" in visible
+    assert "zalo quality flagged" in visible and "dlq.normalise 3 2 phone: 2" in visible and "3,5 (≥, capped)" in visible
+    assert body.count('<tr class="behind">') == 3  # the lagging partition, the non-empty DLQ, the flagged score
 
 
 def test_signing_in_with_a_key_and_masking_for_roles_without_pii(client) -> None:
