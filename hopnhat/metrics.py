@@ -180,8 +180,8 @@ class LagCollector(Collector):
                 GaugeMetricFamily("hopnhat_dlq_depth", "Records held in a DLQ topic", labels=["topic"])]
 
     def _measure(self) -> list[Any]:
-        from hopnhat.dlq import read_dead_letters
         from hopnhat.offsets import group_lag, unreachable_brokers
+        from hopnhat.stats import topic_depths
         from schema.errors import BrokerUnavailable
         from streams.topics import Topics, bootstrap_servers
 
@@ -194,10 +194,7 @@ class LagCollector(Collector):
             lag.add_metric([row.group, row.topic, str(row.partition)], row.lag)
         depth = GaugeMetricFamily("hopnhat_dlq_depth", "Records held in a DLQ topic", labels=["topic"])
         dlqs = [topics.dlq_ingest, topics.dlq_normalise, topics.dlq_resolve]
-        counts = dict.fromkeys(dlqs, 0)
-        for entry in read_dead_letters(self.settings, dlqs):
-            counts[entry.dlq_topic] += 1
-        for topic, n in counts.items():
+        for topic, n in topic_depths(self.settings, dlqs).items():
             depth.add_metric([topic], n)
         return [lag, depth]
 

@@ -277,3 +277,27 @@ def test_replay_uses_the_letters_copy_when_the_original_is_gone_and_skips_ingest
     consumer.close()
     assert records and records[0].key == b"84987654321"
     assert json.loads(records[0].value)["id"] == raw.id  # same event id: the sink would skip a second copy
+
+
+def test_depth_and_end_offsets_count_every_record_of_a_batched_write(isolated_settings: Settings) -> None:
+    """The embedded Tansu reports a partition's end as its last batch's base offset + 1; hopnhat measures it."""
+    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+    from hopnhat.offsets import measured_end_offsets
+    from hopnhat.stats import topic_depths
+
+    s = isolated_settings
+    ensure_topics(s)
+    topic = f"{s.topic_prefix}dlq.resolve"
+    producer = KafkaProducer(bootstrap_servers=s.kafka_bootstrap, acks="all", linger_ms=50)
+    for i in range(25):
+        producer.send(topic, key=f"84912{i:06d}".encode(), value=b'{"reason": "store-rejected"}')
+    producer.flush()
+    producer.close()
+    assert topic_depths(s, [topic]) == {topic: 25}
+    consumer = KafkaConsumer(bootstrap_servers=s.kafka_bootstrap, enable_auto_commit=False, fetch_max_wait_ms=100)
+    try:
+        tp = TopicPartition(topic, 0)
+        assert measured_end_offsets(consumer, [tp]) == {tp: 25}
+    finally:
+        consumer.close()
