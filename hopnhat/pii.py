@@ -134,6 +134,14 @@ def mask_profile(profile: dict[str, Any]) -> dict[str, Any]:
     for field, masker in (("phones", mask_phone), ("emails", mask_email), ("addresses", mask_address)):
         out[field] = [{**v, "value": masker(v["value"])} for v in profile.get(field, [])]
     out["identifiers"] = [mask_identifier(i) for i in profile.get("identifiers", [])]
+    shown = dict(profile.get("survivorship") or {})  # survivorship repeats the values it chose
+    for field, masker in (("primary_phone", mask_phone), ("primary_email", mask_email)):
+        if isinstance(profile.get(field), str):
+            out[field] = masker(profile[field])
+        if isinstance(shown.get(field), dict) and isinstance(shown[field].get("value"), str):
+            shown[field] = {**shown[field], "value": masker(shown[field]["value"])}
+    if "survivorship" in profile:
+        out["survivorship"] = shown
     for field, masker in (("birth_date", mask_birth_date), ("national_id", mask_national_id)):
         if isinstance(profile.get(field), str):
             out[field] = masker(profile[field])
@@ -141,4 +149,5 @@ def mask_profile(profile: dict[str, Any]) -> dict[str, Any]:
 
 
 # The fields a masked read hides, as recorded in the audit table when a caller sees them unmasked.
-PROFILE_PII_FIELDS = ("phones", "emails", "addresses", "identifiers", "birth_date", "national_id")
+PROFILE_PII_FIELDS = ("phones", "emails", "addresses", "identifiers", "birth_date", "national_id", "primary_phone",
+                      "primary_email")

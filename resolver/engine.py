@@ -21,9 +21,11 @@ Every union is kept as evidence: the identifier that linked, or the per-field le
 
 from __future__ import annotations
 
+import gc
 import time
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,6 +103,27 @@ def resolve_records(items: Iterable[CanonicalEvent | MatchRecord], config: Engin
     together, "same" joins them before anything else, as if a strong identifier linked them.
     """
     config = config or EngineConfig()
+    with _no_gc_pauses():
+        return _resolve(items, config, params, decisions or {})
+
+
+@contextmanager
+def _no_gc_pauses() -> Iterator[None]:
+    """Python's cyclic collector rescans every live object each time enough new ones accumulate;
+    building a million records' worth of tuples, sets and links triggered it thousands of times
+    (the columns stage took 42 s at 1M records and 1 s at 100k). The engine creates no reference
+    cycles, so it runs with the collector paused; reference counting still frees everything."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _resolve(items: Iterable[CanonicalEvent | MatchRecord], config: EngineConfig, params: MatchParameters | None,
+             decisions: Mapping[tuple[str, str], bool]) -> BulkResolution:
     clock = _Clock()
     records = sorted((i if isinstance(i, MatchRecord) else match_record(i) for i in items),
                      key=lambda r: (r.occurred_at, r.key))
@@ -108,7 +131,7 @@ def resolve_records(items: Iterable[CanonicalEvent | MatchRecord], config: Engin
     guard = GuardedClusters(records)
     links: list[Link] = []
     review: list[ReviewPair] = []
-    _apply_decisions(records, guard, links, decisions or {})
+    _apply_decisions(records, guard, links, decisions)
     shared = _stitch(records, guard, links, review)
     clock.lap("stitch")
     stats: dict[str, Any] = {"records": len(records), "deterministic_links": len(links),

@@ -2,8 +2,8 @@
 
 A profile is folded from events and from the profiles of customers merged into it, so it can be
 recomputed for touched customers only. Every value keeps its sources and first/last seen time.
-Rule for the display name: the most recently seen name (a richer rule set, with source trust and
-completeness, comes with the identity-resolution work).
+The values shown (full name, primary phone and email) are chosen by the declared rules of
+resolver/survivorship.py (source trust, completeness, recency, frequency).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from resolver.survivorship import Seen, choose, name_completeness
 from schema.events import CanonicalEvent, IdentifierType
 
 
@@ -142,14 +143,24 @@ class ProfileBuilder:
                      "first_seen": v.first_seen.isoformat(), "last_seen": v.last_seen.isoformat()}
                     for k, v in sorted(bucket.items(), key=lambda kv: (kv[1].first_seen, kv[0]))]
 
-        full_name = max(self.names.items(), key=lambda kv: (kv[1].last_seen, kv[0]))[0] if self.names else None
+        shown: dict[str, Any] = {}
+        for field_name, bucket, complete in (("full_name", self.names, name_completeness),
+                                             ("primary_phone", self.phones, None),
+                                             ("primary_email", self.emails, None)):
+            picked = choose({k: Seen(frozenset(v.sources), v.first_seen, v.last_seen) for k, v in bucket.items()},
+                            complete or (lambda _: 1.0))
+            if picked is not None:
+                shown[field_name] = {"value": picked[0], **picked[1]}
         first = self.first_seen or updated_at
         return {
-            "customer_id": self.customer_id, "full_name": full_name, "names": values(self.names),
+            "customer_id": self.customer_id, "full_name": shown.get("full_name", {}).get("value"),
+            "primary_phone": shown.get("primary_phone", {}).get("value"),
+            "primary_email": shown.get("primary_email", {}).get("value"), "names": values(self.names),
             "phones": values(self.phones), "emails": values(self.emails), "addresses": values(self.addresses),
             "province_code": max(self.provinces.items(), key=lambda kv: (kv[1], kv[0]))[0] if self.provinces else None,
             "identifiers": sorted(self.identifiers),
             "channels": sorted(self.channels), "merged_from": sorted(self.merged_from),
             "interactions": self.interactions, "first_seen": first.isoformat(),
             "last_seen": (self.last_seen or first).isoformat(), "updated_at": updated_at.isoformat(),
+            "survivorship": shown,
         }

@@ -131,7 +131,9 @@ class GoldenProfile(_Model):
     """The golden customer record as published on customers.profiles, keyed by customer_id."""
 
     customer_id: str
-    full_name: str | None = None
+    full_name: str | None = Field(default=None, description="The name shown, chosen by survivorship rules")
+    primary_phone: str | None = Field(default=None, description="The phone shown, chosen by survivorship rules")
+    primary_email: str | None = Field(default=None, description="The email shown, chosen by survivorship rules")
     names: list[ProfileValue] = Field(default_factory=list)
     phones: list[ProfileValue] = Field(default_factory=list)
     emails: list[ProfileValue] = Field(default_factory=list)
@@ -144,6 +146,9 @@ class GoldenProfile(_Model):
     first_seen: datetime
     last_seen: datetime
     updated_at: datetime
+    survivorship: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Per shown field: the value, its rule scores (trust, completeness, recency, frequency) and sources")
 
 
 class MergeEvent(_Model):
