@@ -13,6 +13,7 @@ import sys
 import click
 
 from hopnhat.cli import (
+    backup,
     demo,
     dlq,
     explain,
@@ -71,6 +72,8 @@ def cli(ctx: click.Context, debug: bool, log_format: str | None) -> None:
       hopnhat export clusters --out clusters.csv    source, source_record_id, customer_id
     Access:
       hopnhat keys create --role analyst --name BI     API keys with roles (docs/SECURITY.md)
+    Operations:
+      hopnhat backup --out DIR   the store and the worker group's offsets; `hopnhat restore DIR`
 
     Settings come from HOPNHAT_* environment variables and the YAML file in HOPNHAT_CONFIG
     (default ./hopnhat.yaml); `hopnhat config show` prints what is in force.
@@ -107,6 +110,8 @@ cli.add_command(unmerge.unmerge)
 cli.add_command(keys.keys)
 cli.add_command(status.status)
 cli.add_command(dlq.dlq)
+cli.add_command(backup.backup_cmd)
+cli.add_command(backup.restore_cmd)
 
 
 def main(argv: list[str] | None = None) -> None:
