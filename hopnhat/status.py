@@ -5,10 +5,12 @@ Every figure is measured, never estimated:
 lag         per consumer group (HOPNHAT_APP_ID), topic and partition of raw.* and events.canonical:
             the measured end offset minus the group's committed offset (hopnhat/offsets.py explains
             why the end offset is measured: the embedded Tansu under-reports it).
-rates       events per second over the last 60 s. stage "ingest": records written to raw.<channel>
-            in the last minute (record timestamps, counted by reading the tail of each partition, at
-            most RATE_TAIL records per partition; `capped` says the figure is a lower bound); stage
-            "resolve": interactions stored in the last minute (interactions.stored_at).
+rates       events per second over the last 60 s, per stage and channel. "ingest": records written
+            to raw.<channel>; "normalise": canonical events written to events.canonical (by the
+            event's channel); both from record timestamps, counted by reading the tail of each
+            partition (at most RATE_TAIL records per partition; `capped` marks a lower bound).
+            "resolve": interactions stored (interactions.stored_at). Dead-lettered records are the
+            difference between ingest and normalise, and are in `dlq`.
 dlq         records held in each DLQ topic, counted by reading it, and how many arrived within
             `status_dlq_window_s`, by reason.
 database    size of the database, live customers, interactions.
@@ -22,6 +24,7 @@ letters arrived within `status_dlq_window_s`. Flagged quality scores are warning
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -156,45 +159,56 @@ def _database(report: StatusReport, database_url: str) -> None:
                 ORDER BY source, field, criterion""")]
 
 
-def _ingest_rates(settings: Settings, raw_topics: dict[str, str], now: float) -> list[Rate]:
-    """Records written to each raw topic in the last RATE_WINDOW_S, by reading each partition's tail."""
+def _channel_of_canonical(value: bytes | None) -> str:
+    try:
+        channel = json.loads(value or b"").get("channel")
+    except (ValueError, AttributeError):
+        return "unknown"
+    return channel if isinstance(channel, str) else "unknown"
+
+
+def _topic_rates(settings: Settings, topics: Topics, now: float) -> list[Rate]:
+    """Records written in the last RATE_WINDOW_S to raw.<channel> ("ingest") and events.canonical
+    ("normalise", by the event's channel), from record timestamps in each partition's tail."""
     from kafka import KafkaConsumer, TopicPartition
 
     from hopnhat.offsets import measured_end_offsets
 
+    channel_of_raw = {topic: channel for channel, topic in topics.raw.items()}
     consumer = KafkaConsumer(bootstrap_servers=bootstrap_servers(settings), client_id="hopnhat-status",
                              enable_auto_commit=False, fetch_max_wait_ms=100)
+    counts: Counter[tuple[str, str]] = Counter()
+    capped: set[tuple[str, str]] = set()
     try:
-        tps = [TopicPartition(t, p) for t in raw_topics.values() for p in sorted(consumer.partitions_for_topic(t) or ())]
+        names = [*topics.raw.values(), topics.canonical]
+        tps = [TopicPartition(t, p) for t in names for p in sorted(consumer.partitions_for_topic(t) or ())]
         ends = measured_end_offsets(consumer, tps)
         starts = {tp: max(0, end - RATE_TAIL) for tp, end in ends.items() if end > 0}
-        counts: Counter[str] = Counter()
-        capped: set[str] = set()
         if starts:
             consumer.assign(list(starts))
             for tp, start in starts.items():
                 consumer.seek(tp, start)
             cutoff_ms = (now - RATE_WINDOW_S) * 1000
             remaining = set(starts)
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + 15
             while remaining and time.monotonic() < deadline:
-                polled = consumer.poll(timeout_ms=300, max_records=5000)
-                if not polled:
-                    break
-                for tp, records in polled.items():
+                for tp, records in consumer.poll(timeout_ms=300, max_records=5000).items():
                     for rec in records:
-                        if rec.offset >= ends[tp]:
+                        if rec.offset >= ends[tp] or rec.timestamp < cutoff_ms:
                             continue
-                        if rec.timestamp >= cutoff_ms:
-                            counts[tp.topic] += 1
-                            if rec.offset == starts[tp] and starts[tp] > 0:
-                                capped.add(tp.topic)
+                        if tp.topic == topics.canonical:
+                            key = ("normalise", _channel_of_canonical(rec.value))
+                        else:
+                            key = ("ingest", channel_of_raw[tp.topic])
+                        counts[key] += 1
+                        if rec.offset == starts[tp] and starts[tp] > 0:
+                            capped.add(key)  # the window may begin before the tail we read
                     if records and records[-1].offset + 1 >= ends[tp]:
                         remaining.discard(tp)
     finally:
         consumer.close()
-    by_topic = {topic: channel for channel, topic in raw_topics.items()}
-    return [Rate("ingest", by_topic[t], round(n / RATE_WINDOW_S, 3), t in capped) for t, n in sorted(counts.items())]
+    return [Rate(stage, channel, round(n / RATE_WINDOW_S, 3), (stage, channel) in capped)
+            for (stage, channel), n in sorted(counts.items())]
 
 
 def collect_status(*, settings: Settings) -> StatusReport:
@@ -222,7 +236,7 @@ def collect_status(*, settings: Settings) -> StatusReport:
         return report
     try:
         report.lag = group_lag(settings, settings.app_id, [*topics.raw.values(), topics.canonical])
-        report.rates = _ingest_rates(settings, topics.raw, now.timestamp()) + report.rates
+        report.rates = _topic_rates(settings, topics, now.timestamp()) + report.rates
         window_start = now - timedelta(seconds=settings.status_dlq_window_s)
         depth: Counter[str] = Counter()
         recent: dict[str, Counter[str]] = {}

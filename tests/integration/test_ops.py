@@ -136,6 +136,7 @@ def test_serve_and_worker_export_metrics_status_and_readiness(isolated_settings:
         assert [e["channel"] for e in body["last_event"]] == ["webform"]
         rates = {(r["stage"], r["channel"]): r["events_per_s"] for r in body["rates"]}
         assert rates[("ingest", "webform")] == pytest.approx((len(visits) + 1) / 60, abs=0.001)
+        assert rates[("normalise", "webform")] == pytest.approx(len(visits) / 60, abs=0.001)  # one dead-lettered
         assert rates[("resolve", "webform")] == pytest.approx(len(visits) / 60, abs=0.001)
         wait_for(lambda: all(row["lag"] == 0 for row in httpx.get(f"{base}/v1/status", headers=ops_key,
                                                                   timeout=30).json()["lag"]))

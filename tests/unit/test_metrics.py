@@ -118,3 +118,32 @@ def test_status_exits_1_naming_a_broker_and_database_that_do_not_answer(monkeypa
     body = json.loads(result.output)
     assert body["healthy"] is False
     assert [p.split(":")[0] for p in body["problems"]] == ["database unreachable", "broker unreachable"]
+
+
+def test_status_watch_refreshes_until_ctrl_c_and_exits_with_the_last_verdict(monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    import hopnhat.status
+    from hopnhat.cli import status as status_cli
+    from hopnhat.cli.main import cli
+
+    verdicts = iter([[], ["dlq.normalise: 2 dead letters"], []])
+    made: list[StatusReport] = []
+
+    def collect(*, settings: object) -> StatusReport:
+        made.append(StatusReport(generated_at=datetime.now(UTC), problems=next(verdicts)))
+        return made[-1]
+
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        if len(sleeps) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(hopnhat.status, "collect_status", collect)
+    monkeypatch.setattr(status_cli.time, "sleep", sleep)
+    result = CliRunner().invoke(cli, ["status", "--watch", "2", "--json"])
+    assert len(made) == 2 and sleeps == [2.0, 2.0]
+    assert result.exit_code == 1  # the last report (the second) had a problem
+    assert result.output.count('"healthy"') == 2
