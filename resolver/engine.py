@@ -24,7 +24,7 @@ from __future__ import annotations
 import gc
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -35,7 +35,8 @@ from resolver.blocking import DEFAULT_RULES, BlockingStats, candidate_pairs
 from resolver.comparisons import FIELDS, LEVELS, NAME_FIELDS, RecordColumns
 from resolver.fellegi_sunter import MatchParameters, field_weights, probability, score, train
 from resolver.features import MatchRecord, match_record
-from resolver.protection import GuardedClusters, names_compatible, shared_identifiers
+from resolver.protection import GuardedClusters, names_compatible
+from resolver.stitching import plan_stitching
 from schema.events import CanonicalEvent
 
 CUSTOMER_NAMESPACE = uuid.UUID("6f1d6c2e-8f0b-5c3a-9d57-686f706e6861")  # same as resolver/plan.py
@@ -54,6 +55,7 @@ class EngineConfig:
     training_pairs_per_rule: int = 100_000
     u_pairs: int = 300_000  # random pairs measuring u (at most 30 per record)
     seed: int = 13
+    vectorised_stitching: bool = True  # False: every union one at a time (the reference, for tests)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,8 +133,8 @@ def _resolve(items: Iterable[CanonicalEvent | MatchRecord], config: EngineConfig
     guard = GuardedClusters(records)
     links: list[Link] = []
     review: list[ReviewPair] = []
-    _apply_decisions(records, guard, links, decisions)
-    shared = _stitch(records, guard, links, review)
+    decided = _apply_decisions(records, guard, links, decisions)
+    shared = _stitch(records, guard, links, review, decided, config.vectorised_stitching)
     clock.lap("stitch")
     stats: dict[str, Any] = {"records": len(records), "deterministic_links": len(links),
                              "shared_identifiers": len(shared)}
@@ -151,30 +153,36 @@ def _resolve(items: Iterable[CanonicalEvent | MatchRecord], config: EngineConfig
 
 
 def _apply_decisions(records: Sequence[MatchRecord], guard: GuardedClusters, links: list[Link],
-                     decisions: Mapping[tuple[str, str], bool]) -> None:
-    index = {r.key: i for i, r in enumerate(records)}
+                     decisions: Mapping[tuple[str, str], bool]) -> set[int]:
+    """Apply the review queue's verdicts; return the records they concern."""
+    index = {r.key: i for i, r in enumerate(records)} if decisions else {}
+    decided: set[int] = set()
     for (a, b), same in sorted(decisions.items(), key=lambda kv: not kv[1]):  # "different" last: it wins
         if a in index and b in index:
+            decided |= {index[a], index[b]}
             if same:
                 guard.force(index[a], index[b])
                 links.append(Link(a, b, "review_accepted"))
             else:
                 guard.forbid(index[a], index[b])
+    return decided
 
 
 def _stitch(records: Sequence[MatchRecord], guard: GuardedClusters, links: list[Link],
-            review: list[ReviewPair]) -> dict[tuple[str, str], str]:
-    holders: dict[tuple[str, str], list[int]] = {}
-    for i, r in enumerate(records):
-        for ident in r.identifiers:
-            holders.setdefault(ident, []).append(i)
-    shared = shared_identifiers(records, holders)
+            review: list[ReviewPair], decided: Collection[int], vectorised: bool) -> dict[tuple[str, str], str]:
+    plan = plan_stitching(records, guard, decided, vectorised)
+    links.extend(Link(records[a].key, records[b].key, f"identifier:{kind}") for a, b, kind in plan.safe_links)
+    holders, shared = plan.holders, plan.shared
     # For a shared value, the earliest holder with each given name: a later holder links to it
     # only if the whole name agrees (one lookup per record, not a scan of every earlier holder).
     first_named: dict[tuple[tuple[str, str], str], int] = {}
-    for i, r in enumerate(records):
+    for i in plan.risky:
+        r = records[i]
         for ident in r.identifiers:
-            first = holders[ident][0]
+            holding = holders.get(ident)
+            if not holding:
+                continue
+            first = holding[0]
             if first == i:
                 if ident in shared and r.given:
                     first_named[(ident, r.given)] = first_named[(ident, "")] = i

@@ -195,10 +195,20 @@ class GuardedClusters(Guard[int]):
     def __init__(self, records: Sequence[MatchRecord]) -> None:
         super().__init__()
         self.records = records
+        self.members: dict[int, list[int]] = {}  # roots merged in bulk (resolver/stitching.py)
+
+    def bulk_merge(self, labels: Sequence[int], merge: Sequence[bool]) -> None:
+        """Merge whole components at once (labels = smallest record index of each component), for
+        the records where `merge` is set: components stitching proved no union of could be refused."""
+        for i, (label, go) in enumerate(zip(labels, merge, strict=True)):
+            if go and label != i:
+                self.parent[i] = int(label)
+                self.members.setdefault(int(label), [int(label)]).append(i)
 
     def _facts(self, node: int) -> tuple[Iterable[str], Iterable[tuple[str, str]]]:
-        r = self.records[node]
-        return ((r.birth_date,) if r.birth_date else ()), r.identifiers
+        group = self.members.get(node, (node,))
+        rs = [self.records[i] for i in group]
+        return [r.birth_date for r in rs if r.birth_date], [ident for r in rs for ident in r.identifiers]
 
     def _before(self, a: int, b: int) -> bool:
         return a < b
