@@ -101,6 +101,7 @@ def up(workers: int) -> None:
                 admin = create_key(database_url=settings.database_url, role="admin", name="hopnhat up")
                 click.echo(f"api        http://{settings.http_host}:{settings.http_port}/v1/customers "
                            f"(Authorization: Bearer {admin.key})")
+            click.echo(f"console    http://{settings.http_host}:{settings.http_port}/console")
             click.echo("Ctrl-C to stop")
             while all(c.alive() for c in children):
                 time.sleep(0.5)

@@ -66,6 +66,8 @@ def test_up_stops_everything_on_ctrl_c(tmp_path) -> None:
     import signal
     import time
 
+    import httpx
+
     env = {k: v for k, v in os.environ.items() if not k.startswith("HOPNHAT_")}
     env["HOPNHAT_DATA_DIR"] = str(tmp_path)
     env["HOPNHAT_HTTP_PORT"] = str(__import__("hopnhat.embedded", fromlist=["free_port"]).free_port())
@@ -82,6 +84,8 @@ def test_up_stops_everything_on_ctrl_c(tmp_path) -> None:
     assert any("Ctrl-C to stop" in line for line in lines), "".join(lines)
     tree = psutil.Process(proc.pid).children(recursive=True)
     assert len(tree) >= 4  # broker, postgres, serve, worker (postgres has its own children)
+    console = next(line.split()[1] for line in lines if line.startswith("console "))
+    assert httpx.get(console, timeout=10).status_code == 303  # up, and asking for a key
     _, ports = tree_listeners(psutil.Process(proc.pid))
     assert len(ports) >= 3
     os.killpg(proc.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
