@@ -87,8 +87,8 @@ def _first(identifiers: tuple[tuple[str, str], ...], kind: str) -> str:
 
 def _column(raw: list[str]) -> Column:
     index: dict[str, int] = {}
-    codes = np.fromiter((index.setdefault(v, len(index)) if v else -1 for v in raw), dtype=np.int32,
-                        count=len(raw))
+    get = index.setdefault
+    codes = np.array([get(v, len(index)) if v else -1 for v in raw], dtype=np.int32)
     counts = np.bincount(codes[codes >= 0], minlength=len(index)).astype(np.float64)
     present = max(1.0, float(counts.sum()))
     return Column(np.array(raw, dtype=object), codes, counts / present)

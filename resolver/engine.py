@@ -127,8 +127,10 @@ def _no_gc_pauses() -> Iterator[None]:
 def _resolve(items: Iterable[CanonicalEvent | MatchRecord], config: EngineConfig, params: MatchParameters | None,
              decisions: Mapping[tuple[str, str], bool]) -> BulkResolution:
     clock = _Clock()
-    records = sorted((i if isinstance(i, MatchRecord) else match_record(i) for i in items),
-                     key=lambda r: (r.occurred_at, r.key))
+    unordered = [i if isinstance(i, MatchRecord) else match_record(i) for i in items]
+    order = sorted(range(len(unordered)), key=[(r.occurred_at, r.key) for r in unordered].__getitem__)
+    records = [unordered[i] for i in order]
+    del unordered
     clock.lap("features")
     guard = GuardedClusters(records)
     links: list[Link] = []

@@ -29,10 +29,10 @@ class StitchPlan:
     safe_links: list[tuple[int, int, str]]  # (first holder, holder, identifier type) merged in bulk
 
 
-def _codes(values: Sequence[str]) -> np.ndarray:
-    index: dict[str, int] = {}
-    return np.fromiter((index.setdefault(v, len(index)) if v else -1 for v in values), dtype=np.int64,
-                       count=len(values))
+def _codes(values: Sequence[object]) -> np.ndarray:
+    index: dict[object, int] = {}
+    get = index.setdefault
+    return np.array([get(v, len(index)) if v else -1 for v in values], dtype=np.int64)
 
 
 def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -60,12 +60,9 @@ def plan_stitching(records: Sequence[MatchRecord], guard: GuardedClusters, decid
     """`vectorised=False` sends every record through the sequential loop (the reference the tests compare to)."""
     n = len(records)
     index: dict[tuple[str, str], int] = {}
-    occ_rec: list[int] = []
-    occ_code: list[int] = []
-    for i, r in enumerate(records):
-        for ident in r.identifiers:
-            occ_rec.append(i)
-            occ_code.append(index.setdefault(ident, len(index)))
+    get = index.setdefault
+    occ_rec = [i for i, r in enumerate(records) for _ in r.identifiers]
+    occ_code = [get(ident, len(index)) for r in records for ident in r.identifiers]
     idents = list(index)
     rec = np.asarray(occ_rec, dtype=np.int64)
     code = np.asarray(occ_code, dtype=np.int64)
@@ -77,11 +74,12 @@ def plan_stitching(records: Sequence[MatchRecord], guard: GuardedClusters, decid
     first = rec[starts][group]
 
     # Shared candidates: shareable values whose holders show two different names or birth dates.
-    given = _codes([r.full_name if r.given else "" for r in records])
+    given = _codes([(r.family, r.middle, r.given) if r.given else None for r in records])
     dates = _codes([r.birth_date for r in records])
     multi_groups = np.flatnonzero(sizes >= 2)
-    kinds = np.array([idents[c][0] in SHAREABLE_ID_TYPES for c in code[starts]], dtype=bool) if len(starts) else \
-        np.empty(0, dtype=bool)
+    type_of = np.array([kind for kind, _ in idents], dtype=object)
+    shareable_code = np.isin(type_of, list(SHAREABLE_ID_TYPES)) if len(type_of) else np.empty(0, dtype=bool)
+    kinds = shareable_code[code[starts]] if len(starts) else np.empty(0, dtype=bool)
     n_given = _count_distinct_per_label(group, given[rec])[: len(starts)]
     n_dates = _count_distinct_per_label(group, dates[rec])[: len(starts)]
     suspect = [g for g in multi_groups if kinds[g] and (n_given[g] >= 2 or n_dates[g] >= 2)]
@@ -99,7 +97,6 @@ def plan_stitching(records: Sequence[MatchRecord], guard: GuardedClusters, decid
     risky_label = np.zeros(n, dtype=bool)
     risky_label[labels[risky]] = True
     risky_label[np.flatnonzero(_count_distinct_per_label(labels, dates) >= 2)] = True
-    type_of = np.array([idents[c][0] for c in range(len(idents))], dtype=object)
     for kind, limit in IDENTIFIER_LIMITS.items():
         of_kind = np.flatnonzero(type_of == kind) if len(type_of) else np.empty(0, dtype=np.int64)
         if not len(of_kind):
