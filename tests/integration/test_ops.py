@@ -222,12 +222,12 @@ def test_dlq_replay_after_a_fix_stores_the_record_exactly_once(isolated_settings
         assert interactions(s.database_url) == 2
 
 
-def _lag(s: Settings) -> list:  # type: ignore[type-arg]
+def _lag(s: Settings, channel: str = "webform") -> list:  # type: ignore[type-arg]
     from hopnhat.offsets import group_lag
     from streams.topics import Topics
 
     t = Topics.from_settings(s)
-    return group_lag(s, s.app_id, [t.raw["webform"], t.canonical])
+    return group_lag(s, s.app_id, [t.raw[channel], t.canonical])
 
 
 def test_replay_uses_the_letters_copy_when_the_original_is_gone_and_skips_ingest_letters(
@@ -302,3 +302,69 @@ def test_depth_and_end_offsets_count_every_record_of_a_batched_write(isolated_se
         assert measured_end_offsets(consumer, [tp]) == {tp: 25}
     finally:
         consumer.close()
+
+
+def test_a_lead_graph_refused_is_fetched_after_the_fix_by_replaying_dlq_normalise(
+        isolated_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Normalise-stage proof: Graph refuses the Page token (expired), the leadgen lands in dlq.normalise;
+    once the token works, `dlq replay` sends the raw leadgen through again, the worker fetches the
+    answers and the lead is stored once; a second replay stores nothing more."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from typing import Any
+
+    from pydantic import SecretStr
+
+    from tests.integration.test_webhook_channels_e2e import (APP_SECRET, FB_APP, FB_PAGE, FIXTURES, PAGE_TOKEN,
+                                                             fb_body, post_fb)
+
+    lead = (FIXTURES / "facebook_graph_lead.json").read_bytes()
+    token_valid = threading.Event()
+
+    class Graph(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+            ok = token_valid.is_set() and self.path.startswith("/v25.0/1234500000000001?")
+            body = lead if ok else b'{"error":{"message":"Error validating access token: Session has expired",' \
+                                   b'"type":"OAuthException","code":190}}'
+            self.send_response(200 if ok else 400)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    graph = ThreadingHTTPServer(("127.0.0.1", 0), Graph)
+    threading.Thread(target=graph.serve_forever, daemon=True).start()
+    s = (isolated_settings.with_secret("facebook", FB_APP, APP_SECRET)
+         .model_copy(update={"resolve_linger_s": 0.05, "worker_metrics_port": 0,
+                             "facebook_graph_url": f"http://127.0.0.1:{graph.server_address[1]}/v25.0",
+                             "facebook_page_tokens": {FB_PAGE: SecretStr(PAGE_TOKEN)}}))
+    ensure_topics(s)
+    use_settings(monkeypatch, s)
+    leads = "kind = 'lead'"
+    try:
+        with running_stack(s, workers=1):
+            assert post_fb(s, fb_body("leadgen")).status_code == 200
+            wait_for(lambda: '"lead-fetch-failed"' in CliRunner().invoke(cli, ["dlq", "list", "--json"]).output)
+            assert interactions(s.database_url, "kind = 'leadgen'") == 1 and interactions(s.database_url, leads) == 0
+
+            token_valid.set()  # the fix: a new Page token
+            for _ in range(2):
+                done = CliRunner().invoke(cli, ["dlq", "replay", "--topic", "normalise", "--reason",
+                                                "lead-fetch-failed", "--json"])
+                assert done.exit_code == 0, done.output
+                [item] = json.loads(done.output)
+                assert (item["status"], item["source"]) == ("published", "original")
+                assert item["target_topic"] == f"{s.topic_prefix}raw.facebook"
+                wait_for(lambda: interactions(s.database_url, leads) == 1)
+            wait_for(lambda: all(row.lag == 0 for row in _lag(s, "facebook")))
+            assert interactions(s.database_url, leads) == 1
+            assert interactions(s.database_url, "kind = 'leadgen'") == 1
+            with psycopg.connect(s.database_url) as conn:
+                phone = conn.execute("SELECT count(*) FROM identifiers WHERE type = 'phone' AND value = '+84938123456'"
+                                     ).fetchone()
+            assert phone == (1,)
+    finally:
+        graph.shutdown()
+        graph.server_close()
