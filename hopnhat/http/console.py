@@ -66,6 +66,11 @@ def number(n: int | float | None) -> str:
     return f"{int(n):,}".replace(",", ".")
 
 
+def percent(p: float | None) -> str:
+    """0.99873 -> "99,87%" (a match probability; two decimals, as 99.9% and 99.99% differ a lot here)."""
+    return "–" if p is None else f"{p * 100:.2f}".replace(".", ",") + "%"
+
+
 def local_time(at: datetime | str | None) -> str:
     if at is None:
         return "–"
@@ -88,7 +93,7 @@ def nbytes(n: int | None) -> str:
 def _environment() -> Environment:
     env = Environment(loader=PackageLoader("hopnhat.http", "console_assets/templates"), autoescape=True,
                       trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(vnd=vnd, number=number, local_time=local_time, nbytes=nbytes,
+    env.filters.update(vnd=vnd, number=number, percent=percent, local_time=local_time, nbytes=nbytes,
                        channel=lambda c: CHANNEL_LABELS.get(c, c), kind=lambda k: KIND_LABELS.get(k, k),
                        rule=lambda r: RULE_LABELS.get(r, r))
     return env

@@ -6,9 +6,11 @@ behaviour is checked quickly: search by every kind of identifier, escaping, redi
 
 import asyncio
 import html
+import json
 import re
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
@@ -110,6 +112,20 @@ def test_customer_page_shows_sources_timeline_amounts_and_why_merged(client) -> 
     # Why merged: the order carried both the Zalo id of the chat and the email of the form.
     assert visible.count("trùng định danh (shared identifier) ·") == 1
     assert re.search(r"vì sự kiện o1 mang cả zalo:\S+ \(đã thuộc hồ sơ giữ lại\) và email:thuha.nguyen@gmail.com", visible)
+
+
+def test_why_merged_shows_the_bulk_engines_probability_and_field_comparisons(client) -> None:
+    evidence = {"engine": "bulk", "left_record": "webform:shop|f1", "right_record": "zalo:shop|z1",
+                "rule": "probabilistic", "match_weight": 14.72, "probability": 0.99987,
+                "fields": {"name": {"level": 3, "meaning": "exact after folding", "weight": 6.41},
+                           "birth_date": {"level": 0, "meaning": "both missing", "weight": 0.0}}}
+    with psycopg.connect(client.database_url, autocommit=True) as conn:
+        conn.execute("UPDATE match_evidence SET rule = 'probabilistic', details = %s", (json.dumps(evidence),))
+        conn.execute("UPDATE merges SET reason = 'probabilistic'")
+    page = client.get(customer_links(client.get("/console", params={"q": "0912345678"}).text)[0])
+    visible = text(page.text)
+    assert "vì bản ghi webform:shop|f1 và zalo:shop|z1 khớp nhau (xác suất 99,99% , trọng số 14,7)" in visible
+    assert "name exact after folding 6,4" in visible and "birth_date both missing 0" in visible
 
 
 def test_absorbed_id_redirects_to_the_survivor_and_unknown_ids_are_404(client) -> None:

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from hopnhat.http.console import local_time, nbytes, number, vnd
+from hopnhat.http.console import local_time, nbytes, number, percent, vnd
 
 
 @pytest.mark.parametrize(("amount", "shown"), [
@@ -29,3 +29,7 @@ def test_times_are_shown_in_ho_chi_minh_city_time() -> None:
 
 def test_sizes() -> None:
     assert nbytes(512) == "512 B" and nbytes(25 * 1024 * 1024) == "25 MB" and nbytes(1536) == "1,5 KB"
+
+
+def test_match_probabilities_keep_two_decimals() -> None:
+    assert percent(0.99873) == "99,87%" and percent(1.0) == "100,00%" and percent(None) == "–"
