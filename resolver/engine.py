@@ -207,7 +207,7 @@ def _stitch(records: Sequence[MatchRecord], guard: GuardedClusters, links: list[
                 links.append(Link(records[target].key, r.key, rule))
             else:
                 review.append(ReviewPair(records[target].key, r.key, refused.reason, None,
-                                         f"{ident[0]} {ident[1]}: {refused.detail}"))
+                                         f"{ident[0]}: {refused.detail}"))  # no values: PII stays in the records
     return shared
 
 

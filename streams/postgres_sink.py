@@ -205,7 +205,9 @@ class PostgresSink:
                                       WHERE s.customer_id = q.cid ORDER BY s.created_at, s.id LIMIT 1) first
                ON CONFLICT (left_record, right_record) DO NOTHING""",
             ([record_of[r.event_id] for r in queued], [r.customer_id for r in queued],
-             [r.reason for r in queued], [r.detail for r in queued], [r.key for r in queued]))
+             [r.reason for r in queued], [r.detail for r in queued],
+             # identifier types only: the values are PII and stay in the records, where erasure finds them
+             [",".join(k.split(":", 1)[0] for k in r.key.split(",")) for r in queued]))
         outcome.review_queued = cur.rowcount
 
     async def _write(self, cur: psycopg.AsyncCursor, plan: ResolutionPlan, fresh: Sequence[CanonicalEvent],
