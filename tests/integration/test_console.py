@@ -207,6 +207,9 @@ def test_signing_in_with_a_key_and_masking_for_roles_without_pii(client) -> None
     assert page.status_code == 200 and "Nguyễn Thị Thu Hà" in page.text
     assert "+84 91* *** 678" in page.text and "t***@gmail.com" in page.text
     assert "+84912345678" not in page.text and "thuha.nguyen@gmail.com" not in page.text
+    by_zalo_id = client.get("/console", params={"q": ZALO.split(":")[1]})
+    assert len(customer_links(by_zalo_id.text)) == 1 and "+84 91* *** 678" in by_zalo_id.text
+    assert "+84912345678" not in by_zalo_id.text and "thuha.nguyen@gmail.com" not in by_zalo_id.text
     out = client.get("/console/logout", follow_redirects=False)
     assert out.status_code == 303 and out.headers["location"] == "/console/login"
     client.cookies.clear()
