@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 
 from resolver.blocking import DEFAULT_RULES, BlockingStats, candidate_pairs
-from resolver.comparisons import FIELDS, LEVELS, NAME_FIELDS, RecordColumns
-from resolver.fellegi_sunter import MatchParameters, field_weights, probability, score, train
+from resolver.comparisons import FIELDS, NAME_FIELDS, RecordColumns
+from resolver.fellegi_sunter import MatchParameters, evidence_fields, field_weights, probability, score, train
 from resolver.features import MatchRecord, match_record
 from resolver.protection import GuardedClusters, names_compatible
 from resolver.stitching import plan_stitching
@@ -238,7 +238,7 @@ def _match(records: Sequence[MatchRecord], guard: GuardedClusters, links: list[L
         i, j = int(left[k]), int(right[k])
         if guard.same(i, j):
             continue
-        evidence = _fields(levels[k], field_weights(cols, params, levels[k], i))
+        evidence = evidence_fields(levels[k], field_weights(cols, params, levels[k], i))
         refused = guard.union(i, j, birth_dates=bool(prob[k] < config.override_probability))
         if refused is None:
             links.append(Link(records[i].key, records[j].key, "probabilistic", round(float(match_weight[k]), 3),
@@ -253,7 +253,7 @@ def _match(records: Sequence[MatchRecord], guard: GuardedClusters, links: list[L
             continue
         reason = "name_only" if strong[k] else "uncertain"
         review.append(ReviewPair(records[i].key, records[j].key, reason, round(float(prob[k]), 6), "",
-                                 _fields(levels[k], field_weights(cols, params, levels[k], i))))
+                                 evidence_fields(levels[k], field_weights(cols, params, levels[k], i))))
     stats["probabilistic_links"] = sum(1 for link in links if link.rule == "probabilistic")
     stats["review_pairs"] = len(review)
     clock.lap("decisions")
@@ -270,17 +270,6 @@ def _train(cols: RecordColumns, per_rule: dict[tuple[str, ...], np.ndarray], con
             codes = rng.choice(codes, size=config.training_pairs_per_rule, replace=False)
         sessions.append((rule, codes // n, codes % n))
     return train(cols, sessions, config.expected_matches_per_record, config.u_pairs, config.seed)
-
-
-def _fields(levels: np.ndarray, weights: np.ndarray) -> dict[str, dict[str, Any]]:
-    out: dict[str, dict[str, Any]] = {}
-    for f, name in enumerate(FIELDS):
-        level = int(levels[f])
-        if level == 0:
-            continue
-        meaning = "disagree" if level == 1 else LEVELS[name][level - 2]
-        out[name] = {"level": level, "meaning": meaning, "weight": round(float(weights[f]), 3)}
-    return out
 
 
 class _Clock:

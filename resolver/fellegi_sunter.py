@@ -9,8 +9,10 @@ log2 of the odds that two records picked at random are one person.
 * m is estimated from the data with expectation–maximisation over blocked pairs, one EM session
   per training rule. A field used by a session's rule always agrees inside it, so that session
   learns nothing about it: each field's m comes from the sessions that did not block on it (the
-  approach Splink documents). A field no session could learn keeps DEFAULT_M, the documented
-  fallback below.
+  approach Splink documents). A session whose EM expects fewer than MIN_SESSION_MATCHES matches is
+  dropped (with almost no duplicates EM fits noise and m drifts towards u), and a field whose
+  learnt m makes exact agreement no likelier among matches than among non-matches is not credible.
+  Such fields keep DEFAULT_M, the documented fallback below.
 * Term frequency: agreeing on "Nguyễn" (about 38% of Vietnamese) is weak evidence, agreeing on
   "Khổng" strong. For the exact level of family and given names, u is the value's own frequency
   instead of the average (Winkler's adjustment), so a common name earns little.
@@ -31,6 +33,7 @@ from resolver.comparisons import FIELDS, LEVELS, TERM_FREQUENCY_FIELDS, RecordCo
 
 # Fallback m per field when no EM session could estimate it: most of the mass on the top level.
 DEFAULT_M_TOP = 0.90
+MIN_SESSION_MATCHES = 10.0  # an EM session expecting fewer matches than this teaches nothing about m
 M_FLOOR = 1e-4
 U_FLOOR = 1e-6
 
@@ -93,7 +96,7 @@ def estimate_u(cols: RecordColumns, pairs: int, rng: np.random.Generator) -> dic
 
 
 def estimate_m(levels: np.ndarray, u: dict[str, np.ndarray], fixed: set[str], iterations: int = 25,
-               ) -> dict[str, np.ndarray]:
+               ) -> tuple[dict[str, np.ndarray], float]:
     """EM over one training session's pairs; fields in `fixed` (the session's blocking fields) are skipped."""
     active = [f for f, name in enumerate(FIELDS) if name not in fixed]
     # Distinct level patterns with their counts: EM runs over a few hundred patterns, not every pair.
@@ -129,7 +132,7 @@ def estimate_m(levels: np.ndarray, u: dict[str, np.ndarray], fixed: set[str], it
             mass[0] = 0.0
             if mass.sum() > 0:
                 m[name] = mass / mass.sum()
-    return m
+    return m, lam * float(counts.sum())
 
 
 def train(cols: RecordColumns, sessions: Sequence[tuple[tuple[str, ...], np.ndarray, np.ndarray]],
@@ -146,17 +149,20 @@ def train(cols: RecordColumns, sessions: Sequence[tuple[tuple[str, ...], np.ndar
         if len(left) > 2_000_000:  # EM needs a representative sample, not every pair
             pick = rng.choice(len(left), size=2_000_000, replace=False)
             left, right = left[pick], right[pick]
-        m = estimate_m(compare(cols, left, right), u, set(_fields_of(rule)))
+        m, expected_matches = estimate_m(compare(cols, left, right), u, set(_fields_of(rule)))
+        if expected_matches < MIN_SESSION_MATCHES:  # EM found (almost) no matches here: nothing to learn m from
+            continue
         for name, values in m.items():
             sums[name] += values
             seen[name].append("+".join(rule))
     m_final: dict[str, np.ndarray] = {}
     trained: dict[str, str] = {}
     for name in FIELDS:
-        if seen[name]:
-            m_final[name] = sums[name] / len(seen[name])
+        m_em = sums[name] / len(seen[name]) if seen[name] else None
+        if m_em is not None and m_em[-1] > u[name][-1]:
+            m_final[name] = m_em
             trained[name] = "em:" + ",".join(seen[name])
-        else:
+        else:  # never learnt, or learnt that agreement is no likelier among matches: not credible
             m_final[name] = default_m(name)
             trained[name] = "default"
     n = max(2, cols.size)
@@ -170,7 +176,7 @@ def _fields_of(rule: tuple[str, ...]) -> list[str]:
 
 
 def score(cols: RecordColumns, params: MatchParameters, left: np.ndarray, right: np.ndarray,
-          non_name: Sequence[bool]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+          non_name: Sequence[bool], term_frequencies: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(levels, match weight, non-name agreement bits) for each pair.
 
     The per-field weights are summed as they are computed, never held as a pairs x fields float
@@ -182,24 +188,38 @@ def score(cols: RecordColumns, params: MatchParameters, left: np.ndarray, right:
     total = np.full(len(left), params.prior_log2, dtype=np.float64)
     non_name_bits = np.zeros(len(left), dtype=np.float64)
     for f, name in enumerate(FIELDS):
-        w = _weights(cols, params, table, name, levels[:, f], left)
+        w = _weights(cols, params, table, name, levels[:, f], left, term_frequencies)
         total += w
         if non_name[f]:
             non_name_bits += np.clip(w, 0, None)
     return levels, total, non_name_bits
 
 
-def field_weights(cols: RecordColumns, params: MatchParameters, levels: np.ndarray, i: int) -> np.ndarray:
+def field_weights(cols: RecordColumns, params: MatchParameters, levels: np.ndarray, i: int,
+                  term_frequencies: bool = True) -> np.ndarray:
     """Each field's weight for one record pair (row `levels`, left record `i`): the evidence kept."""
     table = params.weights()
     left = np.array([i])
-    return np.array([_weights(cols, params, table, name, levels[f:f + 1], left)[0] for f, name in enumerate(FIELDS)])
+    return np.array([_weights(cols, params, table, name, levels[f:f + 1], left, term_frequencies)[0]
+                     for f, name in enumerate(FIELDS)])
+
+
+def evidence_fields(levels: np.ndarray, weights: np.ndarray) -> dict[str, dict[str, Any]]:
+    """One pair's evidence as stored and explained: per present field, its level, meaning and weight."""
+    out: dict[str, dict[str, Any]] = {}
+    for f, name in enumerate(FIELDS):
+        level = int(levels[f])
+        if level == 0:
+            continue
+        meaning = "disagree" if level == 1 else LEVELS[name][level - 2]
+        out[name] = {"level": level, "meaning": meaning, "weight": round(float(weights[f]), 3)}
+    return out
 
 
 def _weights(cols: RecordColumns, params: MatchParameters, table: dict[str, np.ndarray], name: str,
-             levels: np.ndarray, left: np.ndarray) -> np.ndarray:
+             levels: np.ndarray, left: np.ndarray, term_frequencies: bool = True) -> np.ndarray:
     w = table[name][levels]
-    if name in TERM_FREQUENCY_FIELDS:
+    if term_frequencies and name in TERM_FREQUENCY_FIELDS:
         top = len(table[name]) - 1
         exact = levels == top
         if exact.any():

@@ -34,6 +34,7 @@ from schema.events import CanonicalEvent
 
 CUSTOMER_NAMESPACE = uuid.UUID("6f1d6c2e-8f0b-5c3a-9d57-686f706e6861")
 SOURCE_KEY_TYPE = "_source"  # a source record links like an identifier, and is stored separately
+FUZZY_KEY_TYPE = "_matched"  # a fuzzy match found for the event (never stored as an identifier)
 
 Key = tuple[str, str]  # (identifier type, normalised value)
 
@@ -81,6 +82,7 @@ class ResolutionPlan:
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)  # touched roots, GoldenProfile JSON
     redirects: dict[str, str] = field(default_factory=dict)  # absorbed customer -> final root
     refused: list[Refused] = field(default_factory=list)  # links and merges protection stopped
+    evidence: dict[str, dict[str, Any]] = field(default_factory=dict)  # event id -> why it joined (fuzzy)
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,7 @@ def resolve_batch(
     existing: Mapping[str, ExistingCustomer],
     now: datetime,
     store: StoreFacts | None = None,
+    hints: Mapping[str, tuple[str, str, dict[str, Any]]] | None = None,
 ) -> ResolutionPlan:
     """Resolve `events` against `owners` (key -> root customer id, read from the store).
 
@@ -121,7 +124,12 @@ def resolve_batch(
     link through it (the value is shared: a household or shop phone); a merge that would put two
     birth dates, two national ids, too many identifiers or two records an operator kept apart in
     one customer is refused and reported in `plan.refused` (the sink queues it for review).
+
+    `hints` are fuzzy matches found for events none of whose keys is known (resolver/candidates.py):
+    event id -> (customer id, matched record, evidence). Such an event joins that customer, through
+    the same protection, with the rule `probabilistic`; the evidence is kept in `plan.evidence`.
     """
+    hints = hints or {}
     store = store or StoreFacts()
     plan = ResolutionPlan()
     minted: dict[str, tuple[int, str, str]] = {}
@@ -155,6 +163,9 @@ def resolve_batch(
                                             "held by a customer with clearly different names"))
                 continue
             by_customer.setdefault(root, []).append(key)
+        hint = hints.get(event.event_id)
+        if hint is not None and not by_customer:
+            by_customer[guard.find(hint[0])] = [(FUZZY_KEY_TYPE, hint[1])]
         rule, linked_by = "new_customer", None
         for root in sorted(by_customer, key=rank):
             before = guard.find(node)
@@ -165,8 +176,11 @@ def resolve_batch(
                 continue
             if linked_by is None:
                 first_type, first_value = by_customer[root][0]
-                rule = "same_source_record" if first_type == SOURCE_KEY_TYPE else "shared_identifier"
+                rule = {SOURCE_KEY_TYPE: "same_source_record", FUZZY_KEY_TYPE: "probabilistic"}.get(
+                    first_type, "shared_identifier")
                 linked_by = f"{first_type}:{first_value}"
+                if first_type == FUZZY_KEY_TYPE and hint is not None:
+                    plan.evidence[event.event_id] = {"matched_record": hint[1], **hint[2]}
             elif before != root:  # the event bridges two customers: a merge
                 survivor, absorbed = sorted((before, root), key=rank)
                 plan.merges.append(MergeDecision(

@@ -14,6 +14,7 @@ ingest_checkpoints  how far a file import or mailbox poll has got (resume withou
 review_queue     pairs of source records the engine was unsure of, or whose merge it refused.
 review_decisions an operator's verdict on a pair (same person or not), applied to later resolutions.
 match_parameters Fellegi-Sunter parameters trained by `hopnhat resolve`.
+match_keys       hashed blocking keys per source record: fuzzy-match candidates for the stream.
 api_keys         API keys (only their SHA-256 is stored) with a role; revoked keys keep their row.
 audit_log        every read of unmasked PII and every export: who (key id), when, what, which fields.
 
@@ -251,3 +252,14 @@ class AuditRecord(Base):
     customer_id: Mapped[uuid.UUID | None] = mapped_column(UUID(as_uuid=True), index=True)
     query: Mapped[dict[str, Any]] = mapped_column(JSONB, nullable=False)
     fields: Mapped[list[str]] = mapped_column(ARRAY(Text), nullable=False)
+
+
+class MatchKey(Base):
+    """A source record's blocking key (a 64-bit hash, resolver/candidates.py): how the stream finds
+    fuzzy-match candidates without holding phone digits or birth dates in clear."""
+
+    __tablename__ = "match_keys"
+
+    key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    source: Mapped[str] = mapped_column(Text, primary_key=True)
+    source_record_id: Mapped[str] = mapped_column(Text, primary_key=True)

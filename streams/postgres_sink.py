@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,9 @@ from typing import Any
 
 import psycopg
 
+from resolver.candidates import best_matches, block_keys
+from resolver.features import match_record, match_record_from_stored
+from resolver.fellegi_sunter import MatchParameters
 from resolver.plan import (
     SOURCE_KEY_TYPE,
     ExistingCustomer,
@@ -39,6 +43,7 @@ from schema.events import CanonicalEvent, MergeEvent
 
 log = logging.getLogger(__name__)
 MAX_STALE_RETRIES = 8
+PARAMS_TTL_S = 300.0  # how long a worker uses the match parameters it read before looking again
 
 
 class _StaleRead(Exception):
@@ -65,6 +70,8 @@ def lock_key(key: Key) -> int:
 class PostgresSink:
     def __init__(self, conn: psycopg.AsyncConnection) -> None:
         self.conn = conn
+        self._params: MatchParameters | None = None
+        self._params_read = 0.0  # monotonic time of the last read of match_parameters
 
     @classmethod
     async def connect(cls, database_url: str) -> PostgresSink:
@@ -105,9 +112,10 @@ class PostgresSink:
                           (sorted({lock_key(k) for k in keys}),))
 
         owners = await self._owners(cur, keys)
-        existing = await self._lock_customers(cur, set(owners.values()))
+        hints = await self._fuzzy(cur, fresh, owners)
+        existing = await self._lock_customers(cur, set(owners.values()) | {h[0] for h in hints.values()})
         facts = await self._facts(cur, existing, fresh)
-        plan = resolve_batch(fresh, owners, existing, now, facts)
+        plan = resolve_batch(fresh, owners, existing, now, facts, hints)
         await self._write(cur, plan, fresh, existing, now, outcome)
         await self._queue_refused(cur, plan, fresh, outcome)
         if known:
@@ -187,6 +195,46 @@ class PostgresSink:
             if {a, b} & (existing.keys() | batch_records):
                 apart.append((a, b))
         return StoreFacts(facts=facts, names=names, apart=apart)
+
+    async def _match_parameters(self, cur: psycopg.AsyncCursor) -> MatchParameters | None:
+        """The parameters of the last `hopnhat resolve`, re-read every PARAMS_TTL_S; None until one ran."""
+        if time.monotonic() - self._params_read > PARAMS_TTL_S:
+            await cur.execute("SELECT parameters FROM match_parameters ORDER BY id DESC LIMIT 1")
+            row = await cur.fetchone()
+            self._params = MatchParameters.from_json(row[0]) if row else None
+            self._params_read = time.monotonic()
+        return self._params
+
+    async def _fuzzy(self, cur: psycopg.AsyncCursor, fresh: Sequence[CanonicalEvent], owners: dict[Key, str],
+                     ) -> dict[str, tuple[str, str, dict[str, Any]]]:
+        """Fuzzy matches for events none of whose keys is known: looked up by blocking key in
+        match_keys, scored with the trained parameters (resolver/candidates.py)."""
+        unknown = [e for e in fresh if e.name is not None and not any(k in owners for k in event_keys(e))]
+        params = await self._match_parameters(cur) if unknown else None
+        if params is None:
+            return {}
+        new = {e.event_id: match_record(e) for e in unknown}
+        keys = sorted({k for r in new.values() for k in block_keys(r)})
+        if not keys:
+            return {}
+        await cur.execute(
+            """SELECT DISTINCT s.source, s.source_record_id, s.first_event_id, coalesce(i.occurred_at, s.created_at),
+                      s.record, coalesce(c.merged_into, c.id)
+                 FROM match_keys k
+                 JOIN source_records s ON s.source = k.source AND s.source_record_id = k.source_record_id
+                 JOIN customers c ON c.id = s.customer_id
+                 LEFT JOIN interactions i ON i.event_id = s.first_event_id
+                WHERE k.key = ANY(%b::bigint[]) LIMIT 5000""", (keys,))
+        stored, customer_of = [], {}
+        for src, rid, ev, occurred, record, cid in await cur.fetchall():
+            key = f"{src}|{rid}"
+            stored.append(match_record_from_stored(key, ev, occurred.isoformat(), record))
+            customer_of[key] = str(cid)
+        matches = best_matches(list(new.values()), stored, customer_of, params)
+        by_record = {r.key: eid for eid, r in new.items()}
+        return {by_record[m.record]: (m.customer_id, m.candidate, {"probability": m.probability,
+                                                                   "match_weight": m.match_weight, "fields": m.fields})
+                for m in matches.values()}
 
     async def _queue_refused(self, cur: psycopg.AsyncCursor, plan: ResolutionPlan, fresh: Sequence[CanonicalEvent],
                              outcome: BatchOutcome) -> None:
@@ -310,6 +358,16 @@ class PostgresSink:
                  [e.raw_ref.offset if e.raw_ref else None for e in fresh]),
             )
             outcome.stored = cur.rowcount
+            rows = [(k, e.source, e.source_record_id) for e in rec for k in block_keys(match_record(e))]
+            if rows:
+                await cur.execute(
+                    """INSERT INTO match_keys (key, source, source_record_id)
+                       SELECT * FROM unnest(%b::bigint[], %b::text[], %b::text[]) ON CONFLICT DO NOTHING""",
+                    tuple(list(col) for col in zip(*rows, strict=True)))
+            for event_id, evidence in plan.evidence.items():
+                await cur.execute(
+                    "INSERT INTO match_evidence (rule, details, event_id) VALUES ('probabilistic', %s, %s)",
+                    (json.dumps(evidence, ensure_ascii=False), event_id))
 
         # 5. Golden profiles of every touched root.
         if plan.profiles:
