@@ -248,3 +248,12 @@ def test_vectorised_stitching_gives_the_clusters_of_one_union_at_a_time(seed: in
     slow = resolve_records(recs, EngineConfig(vectorised_stitching=False))
     assert fast.cluster_of == slow.cluster_of
     assert fast.shared == slow.shared
+
+
+def test_cluster_ids_are_exactly_uuid5_of_the_event_id() -> None:
+    import uuid
+
+    from resolver.engine import CUSTOMER_NAMESPACE, cluster_id_for
+
+    for event_id in ["w|0", "kiotviet:shop1:KH000777", "zalo:oa1:4512:msg-Đặng", ""] + [f"e{i}" for i in range(500)]:
+        assert cluster_id_for(event_id) == str(uuid.uuid5(CUSTOMER_NAMESPACE, event_id))
