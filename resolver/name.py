@@ -262,6 +262,8 @@ def _strip_honorifics(words: list[str], flags: list[Flag]) -> list[str]:
         ambiguous = (lowered.isascii() and lowered in AMBIGUOUS_HONORIFICS) or lowered in {"anh", "ông"}
         if ambiguous and _is_middle_marker(words[1]) and len(words) >= 3:
             break  # "chu văn nguyện", "Ông Văn Tùng": a family name before Văn/Thị
+        if lowered == "anh" and len(words) == 3 and _is_family(words[1]) and _is_middle_marker(words[2]):
+            break  # "Anh Phạm Văn": nothing would be left for a given name, so Anh is it (given first)
         # "Anh/Ông Nguyễn Văn An": before a family name the word is a title; an unaccented "Chu"/"Ong"
         # is a family name itself there ("Chu Biện An"), so only its lower-case or dotted form counts.
         before_family = len(words) >= 3 and _is_family(words[1]) and not _is_middle_marker(words[1]) and (

@@ -189,6 +189,8 @@ HONORIFIC_KEPT = [
     ("anh-is-a-given-name", "Anh Tuấn", "Anh Tuấn"), ("a-bahnar", "A Huy", "A Huy"),
     ("honorific-alone", "Chị", "Chị"), ("anh-alone", "Anh", "Anh"),
     ("ong-family", "Ông Văn Tùng", "Ông Văn Tùng"), ("placeholder-given-a", "Lê Thị A", "Lê Thị A"),
+    # Given name first with nothing after the middle name: Anh is the given name, not "brother".
+    ("anh-given-first", "Anh Phạm Văn", "Phạm Văn Anh"), ("anh-given-first-thi", "Anh Trần Thị", "Trần Thị Anh"),
 ]
 
 
