@@ -51,7 +51,9 @@ def birth_dates_compatible(a: str, b: str) -> bool:
 
 
 def _close(x: str, y: str, cutoff: float = 0.92) -> bool:
-    return x == y or JaroWinkler.normalized_similarity(x, y) >= cutoff
+    """Equal, similar (Jaro-Winkler), or one typo apart ("Hpạm" / "Phạm": a transposition)."""
+    return (x == y or JaroWinkler.normalized_similarity(x, y) >= cutoff
+            or (min(len(x), len(y)) >= 3 and DamerauLevenshtein.distance(x, y, score_cutoff=1) <= 1))
 
 
 def names_compatible(a: MatchRecord, b: MatchRecord) -> bool:
