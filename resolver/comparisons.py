@@ -12,7 +12,8 @@ The levels follow what FEBRL-style linkage and Splink's defaults use (exact / Ja
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from operator import attrgetter
 from dataclasses import dataclass
 
 import numpy as np
@@ -54,28 +55,52 @@ class RecordColumns:
     def __init__(self, records: Sequence[MatchRecord]) -> None:
         self.size = len(records)
         self.columns: dict[str, Column] = {}
+        scalar = [f for f in FIELDS if f not in ("phone", "email")]
+        # One attrgetter call per record and a transposition in C, rather than a pass per field.
+        by_field = dict(zip(scalar, zip(*map(attrgetter(*scalar), records), strict=True), strict=True)) \
+            if records else {f: () for f in scalar}
         for name in FIELDS:
             if name == "phone":
                 raw = [_first(r.identifiers, "phone") for r in records]
             elif name == "email":
                 raw = [_first(r.identifiers, "email") for r in records]
             else:
-                raw = [getattr(r, name) for r in records]
+                raw = list(by_field[name])
             self.columns[name] = _column(raw)
-        # Derived keys used only for blocking.
-        phone, given, email = (self.columns[f].values for f in ("phone", "given", "email"))
-        self.columns["phone_tail"] = _column([p[-7:] for p in phone])
-        self.columns["given_initial"] = _column([g[:1] for g in given])
-        self.columns["email_local"] = _column([e.split("@", 1)[0] for e in email])
+        # Derived keys used only for blocking, computed once per distinct value, not per record.
+        self.columns["phone_tail"] = _derived(self.columns["phone"], lambda p: p[-7:])
+        self.columns["given_initial"] = _derived(self.columns["given"], lambda g: g[:1])
+        self.columns["email_local"] = _derived(self.columns["email"], lambda e: e.split("@", 1)[0])
         # For each record, the code of its birth date with day and month exchanged (-1 if none).
         dates = self.columns["birth_date"]
-        index = {v: c for v, c in zip(dates.values.tolist(), dates.codes.tolist(), strict=True) if c >= 0}
-        self.birth_date_swapped = np.fromiter(
-            (index.get(f"{v[:4]}-{v[8:10]}-{v[5:7]}", -1) if len(v) == 10 else -1 for v in dates.values),
-            dtype=np.int32, count=self.size)
+        uniques = _uniques(dates)
+        index = {v: c for c, v in enumerate(uniques)}
+        swapped = np.array([index.get(f"{v[:4]}-{v[8:10]}-{v[5:7]}", -1) if len(v) == 10 else -1 for v in uniques]
+                           + [-1], dtype=np.int32)
+        self.birth_date_swapped = swapped[dates.codes]  # code -1 picks the trailing -1
 
     def __getitem__(self, name: str) -> Column:
         return self.columns[name]
+
+
+def _uniques(col: Column) -> list[str]:
+    """The distinct values of a column in code order (code k is uniques[k])."""
+    out = [""] * len(col.frequency)
+    present = np.flatnonzero(col.codes >= 0)
+    first = np.unique(col.codes[present], return_index=True)[1] if len(present) else np.empty(0, dtype=np.int64)
+    for code, at in enumerate(first.tolist()):
+        out[code] = col.values[present[at]]
+    return out
+
+
+def _derived(col: Column, key: Callable[[str], str]) -> Column:
+    """A column computed from another, value by distinct value, then spread back to the records."""
+    uniques = _uniques(col)
+    derived = _column([key(v) for v in uniques])
+    codes = np.append(derived.codes, -1)[col.codes]  # code -1 picks the trailing -1
+    values = np.append(derived.values, "")[col.codes] if len(col.codes) else np.array([], dtype=object)
+    counts = np.bincount(codes[codes >= 0], minlength=len(derived.frequency)).astype(np.float64)
+    return Column(values, codes.astype(np.int32), counts / max(1.0, float(counts.sum())))
 
 
 def _first(identifiers: tuple[tuple[str, str], ...], kind: str) -> str:
