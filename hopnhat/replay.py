@@ -8,7 +8,9 @@ HOPNHAT_DATABASE_URL, which must be migrated and empty (or --force). Because eve
 idempotent and resolution does not depend on arrival order or batching, the rebuilt store holds the
 same interactions and the same clustering of records into customers as the original. It does not
 publish to customers.profiles or the DLQ topics (records the normaliser rejects are counted), and it
-commits no consumer offsets, so running workers are unaffected. Use it after fixing a normaliser, or
+commits no consumer offsets, so running workers are unaffected. Records of people erased with
+`hopnhat erase` are dropped by the suppression list of the target database (`suppressed`); copy its
+`suppressions` and `erasure_salt` tables first when rebuilding into a new database. Use it after fixing a normaliser, or
 to build a store for a new deployment from retained topics.
 """
 
@@ -25,7 +27,8 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from hopnhat.settings import Settings, psycopg_url
 from schema.errors import ConfigError
 from schema.events import CanonicalEvent
-from streams.normalise import normalise_record
+from hopnhat.suppression import lift, load_suppression
+from streams.normalise import Suppressed, normalise_record
 from streams.postgres_sink import PostgresSink
 from streams.topics import Topics, bootstrap_servers
 
@@ -39,6 +42,7 @@ class ReplayResult:
     merges: int
     events_per_s: float
     wall_s: float
+    suppressed: int = 0
 
     def as_dict(self) -> dict[str, float | int]:
         return asdict(self)
@@ -59,8 +63,9 @@ async def _replay(settings: Settings, batch_size: int,
                                 enable_auto_commit=False, auto_offset_reset="earliest", client_id="hopnhat-replay")
     await consumer.start()
     sink = await PostgresSink.connect(psycopg_url(settings.database_url))
+    suppression = load_suppression(settings)  # erased people stay erased (hopnhat/suppression.py)
     started = time.perf_counter()
-    records = stored = skipped = rejected = merges = 0
+    records = stored = skipped = rejected = merges = suppressed = 0
     try:
         partitions = [TopicPartition(t, p) for t in topics.raw.values()
                       for p in sorted(consumer.partitions_for_topic(t) or ())]
@@ -83,9 +88,11 @@ async def _replay(settings: Settings, batch_size: int,
                     next_offset[tp] = max(next_offset[tp], msg.offset + 1)
                     records += 1
                     result = normalise_record(topics.channel_of(tp.topic), tp.topic, tp.partition, msg.offset,
-                                              msg.key, msg.value)
+                                              msg.key, msg.value, suppression)
                     if isinstance(result, CanonicalEvent):
                         batch.append(result)
+                    elif isinstance(result, Suppressed):
+                        suppressed += 1
                     else:
                         rejected += 1
             if batch:
@@ -98,9 +105,10 @@ async def _replay(settings: Settings, batch_size: int,
     finally:
         await sink.close()
         await consumer.stop()
+    lift(settings, suppression.lifted)
     wall = time.perf_counter() - started
     return ReplayResult(records, stored, skipped, rejected, merges, round(records / wall, 1) if wall else 0.0,
-                        round(wall, 2))
+                        round(wall, 2), suppressed)
 
 
 def replay(*, settings: Settings, force: bool = False, batch_size: int = 500,

@@ -82,6 +82,13 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = Field(
         default="json", description="json: one JSON object per line (hopnhat/logs.py); text: for a terminal")
     log_redact: bool = Field(default=True, description="Mask phones, emails and national ids in every log line")
+    suppression_salt: SecretStr | None = Field(
+        default=None,
+        description="Salt of the erased-identifier hashes; unset = a random salt kept in the database "
+                    "(set it to keep the hashes unreadable to whoever copies the database)")
+    raw_retention_days: float = Field(
+        default=7.0, gt=0, description="retention.ms given to raw.<channel> topics when hopnhat creates them: "
+                                       "the window in which raw PII sits in Kafka, erasure or not")
     api_auth: Literal["required", "off"] = Field(
         default="required",
         description="required: the profile API needs an API key (`hopnhat keys create`); off: open, "
@@ -127,6 +134,7 @@ class Settings(BaseSettings):
                                  for ch, by_source in self.verify_tokens.items()}
         data["facebook_page_tokens"] = {page: "**********" for page in self.facebook_page_tokens}
         data["imap_password"] = "**********" if self.imap_password else None
+        data["suppression_salt"] = "**********" if self.suppression_salt else None
         return data
 
     def secret(self, channel: str, source_id: str) -> SecretStr | None:

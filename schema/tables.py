@@ -17,6 +17,8 @@ match_parameters Fellegi-Sunter parameters trained by `hopnhat resolve`.
 match_keys       hashed blocking keys per source record: fuzzy-match candidates for the stream.
 api_keys         API keys (only their SHA-256 is stored) with a role; revoked keys keep their row.
 audit_log        every read of unmasked PII and every export: who (key id), when, what, which fields.
+suppressions     salted hashes of erased identifiers: their events are dropped until fresh consent.
+erasure_salt     the salt of those hashes, unless HOPNHAT_SUPPRESSION_SALT holds it outside the database.
 
 The migrations in schema/migrations/ create exactly these tables; tests check they do not drift.
 """
@@ -263,3 +265,21 @@ class MatchKey(Base):
     key: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     source: Mapped[str] = mapped_column(Text, primary_key=True)
     source_record_id: Mapped[str] = mapped_column(Text, primary_key=True)
+
+
+class Suppression(Base):
+    """One erased identifier, as HMAC-SHA256(salt, "type:value"): enough to recognise it, not to read it."""
+
+    __tablename__ = "suppressions"
+
+    hash: Mapped[str] = mapped_column(Text, primary_key=True)
+    erased_at: Mapped[datetime] = mapped_column(TZ, nullable=False, server_default=func.now())
+
+
+class ErasureSalt(Base):
+    """The suppression hashes' salt (one row, id 1), generated at the first erasure."""
+
+    __tablename__ = "erasure_salt"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    salt: Mapped[str] = mapped_column(Text, nullable=False)

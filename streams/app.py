@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from collections.abc import Sequence
 from typing import Any, cast
 
@@ -31,9 +32,10 @@ from pydantic import ValidationError
 
 from hopnhat.metrics import DEAD_LETTERS, StageTally, record_resolution
 from hopnhat.settings import Settings
+from hopnhat.suppression import SuppressionList, lift, load_suppression
 from schema.errors import DatabaseUnavailable
 from schema.events import CanonicalEvent, DeadLetter
-from streams.normalise import canonical_key, dead_letter, dumps, normalise_record
+from streams.normalise import Suppressed, canonical_key, dead_letter, dumps, normalise_record
 from streams.leads import GraphLeadFetcher, LeadFetchFailed, fetch_lead_event, lead_to_fetch
 from streams.postgres_sink import BatchOutcome, PostgresSink
 from streams.topics import Topics, bootstrap_servers
@@ -41,6 +43,7 @@ from streams.topics import Topics, bootstrap_servers
 log = logging.getLogger(__name__)
 NORMALISE_BATCH = 1000
 NORMALISE_LINGER_S = 0.05
+SUPPRESSION_REFRESH_S = 10.0
 # faust creates its aiokafka consumer with a fixed fetch_max_wait_ms of 1500. The embedded Tansu holds
 # a fetch for that long even when records arrive meanwhile (measured: 550-1,300 ms per hop at low
 # traffic with 1500, 2-7 ms with 100), which made two hops cost ~1 s of latency. Brokers that answer
@@ -103,16 +106,24 @@ def create_app(settings: Settings) -> faust.App:
         page: token.get_secret_value() for page, token in settings.facebook_page_tokens.items()})
         if settings.facebook_page_tokens else None)
 
+    suppression = SuppressionCache(settings)
+
     @app.agent(raw_topic, name="normalise")
     async def normalise(stream: faust.StreamT) -> None:
         async for batch in cast(Stream, stream).take_events(NORMALISE_BATCH, within=NORMALISE_LINGER_S):
+            await suppression.sync()
             sends = []
             tally = StageTally("normalise")
             for event in batch:
                 msg = event.message
                 channel = topics.channel_of(msg.topic)
                 tally.took(channel)
-                result = normalise_record(channel, msg.topic, msg.partition, msg.offset, msg.key, msg.value)
+                result = normalise_record(channel, msg.topic, msg.partition, msg.offset, msg.key, msg.value,
+                                          suppression.current)
+                if isinstance(result, Suppressed):
+                    log.info("normalise suppressed an erased person's event topic=%s partition=%d offset=%d",
+                             msg.topic, msg.partition, msg.offset)
+                    continue
                 if isinstance(result, DeadLetter):
                     tally.dead_lettered(result.stage, result.reason)
                     log.warning("normalise rejected topic=%s partition=%d offset=%d reason=%s field=%s",
@@ -125,6 +136,7 @@ def create_app(settings: Settings) -> faust.App:
                         sends.append(await _enrich_lead(fetcher, *lead, msg, raw_facebook, dlq_normalise))
             await asyncio.gather(*sends)
             tally.flush(len(batch))
+            await suppression.sync()  # hashes freed by fresh consent leave the table now, not at the next batch
 
     @app.agent(canonical_topic, name="resolve", concurrency=1)
     async def resolve(stream: faust.StreamT) -> None:
@@ -253,3 +265,21 @@ async def _publish(outcome: BatchOutcome, profiles: faust.TopicT, merges: faust.
         sends.append(await merges.send(key=merge.survivor.encode(), value=merge.model_dump_json().encode()))
     if sends:
         await asyncio.gather(*sends)
+
+
+class SuppressionCache:
+    """The suppression list as the normalise agent sees it: reloaded every SUPPRESSION_REFRESH_S (an
+    erasure reaches running workers within that), hashes freed by fresh consent deleted after each batch."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.current: SuppressionList | None = None
+        self.loaded_at = 0.0
+
+    async def sync(self) -> None:
+        if self.current is not None and self.current.lifted:
+            lifted, self.current.lifted = set(self.current.lifted), set()
+            await asyncio.to_thread(lift, self.settings, lifted)
+        if time.monotonic() - self.loaded_at > SUPPRESSION_REFRESH_S and self.settings.database_url:
+            self.current = await asyncio.to_thread(load_suppression, self.settings)
+            self.loaded_at = time.monotonic()

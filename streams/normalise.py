@@ -2,11 +2,13 @@
 
 Kept free of faust so it is tested directly and reused by `hopnhat dlq replay` later. A record that
 cannot be decoded, extracted or normalised becomes a `DeadLetter` value with stage, field, reason and
-the original topic/partition/offset; it is never raised through the agent.
+the original topic/partition/offset; it is never raised through the agent. An event of an erased
+person (the suppression list, hopnhat/suppression.py) becomes `Suppressed` and is dropped.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
 
@@ -14,6 +16,7 @@ from pydantic import ValidationError
 
 from connectors import load_connector
 from connectors.base import Connector
+from hopnhat.suppression import SuppressionList
 from resolver.normalise import Rejected, canonical_event
 from schema.errors import HopnhatError, MalformedPayload
 from schema.events import CanonicalEvent, CloudEvent, DeadLetter, RawRef
@@ -33,8 +36,20 @@ def dead_letter(stage: str, reason: str, error: str, topic: str, partition: int,
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Suppressed:
+    """An event of an erased person (hopnhat/suppression.py): dropped, neither stored nor dead-lettered
+    (a DLQ record would keep the very PII the erasure removed)."""
+
+    event_id: str
+    topic: str
+    partition: int
+    offset: int
+
+
 def normalise_record(channel: str, topic: str, partition: int, offset: int, key: bytes | None,
-                     value: bytes | None) -> CanonicalEvent | DeadLetter:
+                     value: bytes | None, suppression: SuppressionList | None = None
+                     ) -> CanonicalEvent | DeadLetter | Suppressed:
     def reject(reason: str, error: str, field: str | None = None) -> DeadLetter:
         return dead_letter("normalise", reason, error, topic, partition, offset, key, value, field)
 
@@ -57,6 +72,8 @@ def normalise_record(channel: str, topic: str, partition: int, offset: int, key:
         return reject("normalise-failed", f"{type(exc).__name__}: {exc}")
     if isinstance(result, Rejected):
         return reject(result.reason, f"{result.field}: {result.reason}", result.field)
+    if suppression is not None and suppression.blocks(result):
+        return Suppressed(result.event_id, topic, partition, offset)
     return result
 
 

@@ -47,9 +47,12 @@ class Topics:
                 return channel
         raise KeyError(raw_topic)
 
-    def specs(self, partitions: int) -> list[tuple[str, int, dict[str, str]]]:
+    def specs(self, partitions: int, raw_retention_days: float = 7.0) -> list[tuple[str, int, dict[str, str]]]:
         """(name, partitions, configs) of every topic hopnhat owns."""
-        specs: list[tuple[str, int, dict[str, str]]] = [(name, partitions, {}) for name in self.raw.values()]
+        # Raw topics hold PII exactly as received, out of reach of `hopnhat erase`: their retention is the
+        # window in which an erased person's data still exists (HOPNHAT_RAW_RETENTION_DAYS, default 7).
+        raw = {"retention.ms": str(int(raw_retention_days * 86_400_000))}
+        specs: list[tuple[str, int, dict[str, str]]] = [(name, partitions, dict(raw)) for name in self.raw.values()]
         specs += [
             (self.canonical, partitions, {}),
             (self.profiles, partitions, {"cleanup.policy": "compact"}),
@@ -85,7 +88,7 @@ def ensure_topics(settings: Settings) -> list[str]:
     created: list[str] = []
     try:
         existing = set(admin.list_topics())
-        for name, partitions, configs in topics.specs(settings.partitions):
+        for name, partitions, configs in topics.specs(settings.partitions, settings.raw_retention_days):
             if name in existing:
                 continue
             try:

@@ -16,6 +16,7 @@ from hopnhat.cli import (
     backup,
     demo,
     dlq,
+    erase,
     explain,
     export,
     imap_poll,
@@ -74,6 +75,7 @@ def cli(ctx: click.Context, debug: bool, log_format: str | None) -> None:
       hopnhat keys create --role analyst --name BI     API keys with roles (docs/SECURITY.md)
     Operations:
       hopnhat backup --out DIR   the store and the worker group's offsets; `hopnhat restore DIR`
+      hopnhat erase --identifier phone:0912345678    a person's PII out, their events kept out
 
     Settings come from HOPNHAT_* environment variables and the YAML file in HOPNHAT_CONFIG
     (default ./hopnhat.yaml); `hopnhat config show` prints what is in force.
@@ -112,6 +114,7 @@ cli.add_command(status.status)
 cli.add_command(dlq.dlq)
 cli.add_command(backup.backup_cmd)
 cli.add_command(backup.restore_cmd)
+cli.add_command(erase.erase)
 
 
 def main(argv: list[str] | None = None) -> None:
