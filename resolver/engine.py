@@ -141,16 +141,18 @@ def _resolve(items: Iterable[CanonicalEvent | MatchRecord], config: EngineConfig
     records = [unordered[i] for i in order]
     del unordered
     clock.lap("features")
+    cols = RecordColumns(records)
+    clock.lap("columns")
     guard = GuardedClusters(records)
     links: list[Link] = []
     review: list[ReviewPair] = []
     decided = _apply_decisions(records, guard, links, decisions)
-    shared = _stitch(records, guard, links, review, decided, config.vectorised_stitching)
+    shared = _stitch(records, cols, guard, links, review, decided, config.vectorised_stitching)
     clock.lap("stitch")
     stats: dict[str, Any] = {"records": len(records), "deterministic_links": len(links),
                              "shared_identifiers": len(shared)}
     if len(records) >= 2:
-        params = _match(records, guard, links, review, config, params, stats, clock)
+        params = _match(records, cols, guard, links, review, config, params, stats, clock)
     roots = [guard.find(i) for i in range(len(records))]
     names = {root: cluster_id_for(records[root].event_id) for root in set(roots)}
     stats["clusters"] = len(names)
@@ -179,9 +181,9 @@ def _apply_decisions(records: Sequence[MatchRecord], guard: GuardedClusters, lin
     return decided
 
 
-def _stitch(records: Sequence[MatchRecord], guard: GuardedClusters, links: list[Link],
+def _stitch(records: Sequence[MatchRecord], cols: RecordColumns, guard: GuardedClusters, links: list[Link],
             review: list[ReviewPair], decided: Collection[int], vectorised: bool) -> dict[tuple[str, str], str]:
-    plan = plan_stitching(records, guard, decided, vectorised)
+    plan = plan_stitching(records, cols, guard, decided, vectorised)
     links.extend(Link(records[a].key, records[b].key, f"identifier:{kind}") for a, b, kind in plan.safe_links)
     holders, shared = plan.holders, plan.shared
     # For a shared value, the earliest holder with each given name: a later holder links to it
@@ -220,11 +222,9 @@ def _stitch(records: Sequence[MatchRecord], guard: GuardedClusters, links: list[
     return shared
 
 
-def _match(records: Sequence[MatchRecord], guard: GuardedClusters, links: list[Link], review: list[ReviewPair],
-           config: EngineConfig, params: MatchParameters | None, stats: dict[str, Any], clock: _Clock,
-           ) -> MatchParameters:
-    cols = RecordColumns(records)
-    clock.lap("columns")
+def _match(records: Sequence[MatchRecord], cols: RecordColumns, guard: GuardedClusters, links: list[Link],
+           review: list[ReviewPair], config: EngineConfig, params: MatchParameters | None, stats: dict[str, Any],
+           clock: _Clock) -> MatchParameters:
     left, right, blocking, per_rule = candidate_pairs(cols, config.rules, config.max_block)
     stats["blocking"] = _blocking_stats(blocking)
     clock.lap("blocking")

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+import numpy as np
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 
 from resolver.features import SHAREABLE_ID_TYPES, MatchRecord
@@ -197,19 +198,23 @@ class GuardedClusters(Guard[int]):
     def __init__(self, records: Sequence[MatchRecord]) -> None:
         super().__init__()
         self.records = records
-        self.members: dict[int, list[int]] = {}  # roots merged in bulk (resolver/stitching.py)
+        # Records merged in bulk (resolver/stitching.py), sorted by their root.
+        self._bulk_roots = np.empty(0, dtype=np.int64)
+        self._bulk_members = np.empty(0, dtype=np.int64)
 
-    def bulk_merge(self, labels: Sequence[int], merge: Sequence[bool]) -> None:
+    def bulk_merge(self, labels: np.ndarray, merge: np.ndarray) -> None:
         """Merge whole components at once (labels = smallest record index of each component), for
-        the records where `merge` is set: components stitching proved no union of could be refused."""
-        for i, (label, go) in enumerate(zip(labels, merge, strict=True)):
-            if go and label != i:
-                self.parent[i] = int(label)
-                self.members.setdefault(int(label), [int(label)]).append(i)
+        the records where `merge` is set: components stitching proved no union of could be refused.
+        Members are kept sorted by root, so a root's facts are read by binary search when needed."""
+        moved = np.flatnonzero(merge & (labels != np.arange(len(labels))))
+        roots = labels[moved]
+        self.parent.update(zip(moved.tolist(), roots.tolist(), strict=True))
+        order = np.argsort(roots, kind="stable")
+        self._bulk_roots, self._bulk_members = roots[order], moved[order]
 
     def _facts(self, node: int) -> tuple[Iterable[str], Iterable[tuple[str, str]]]:
-        group = self.members.get(node, (node,))
-        rs = [self.records[i] for i in group]
+        lo, hi = np.searchsorted(self._bulk_roots, [node, node + 1])
+        rs = [self.records[i] for i in (node, *self._bulk_members[lo:hi].tolist())]
         return [r.birth_date for r in rs if r.birth_date], [ident for r in rs for ident in r.identifiers]
 
     def _before(self, a: int, b: int) -> bool:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from resolver.comparisons import RecordColumns
 from resolver.features import SHAREABLE_ID_TYPES, MatchRecord
 from resolver.protection import IDENTIFIER_LIMITS, GuardedClusters, shared_identifiers
 
@@ -29,10 +30,13 @@ class StitchPlan:
     safe_links: list[tuple[int, int, str]]  # (first holder, holder, identifier type) merged in bulk
 
 
-def _codes(values: Sequence[object]) -> np.ndarray:
-    index: dict[object, int] = {}
-    get = index.setdefault
-    return np.array([get(v, len(index)) if v else -1 for v in values], dtype=np.int64)
+def _name_codes(cols: RecordColumns) -> np.ndarray:
+    """One code per distinct (family, middle, given), -1 without a given name: from the column codes."""
+    family, middle, given = (cols[f].codes.astype(np.int64) for f in ("family", "middle", "given"))
+    code = (family + 1) * (int(middle.max(initial=0)) + 2) + (middle + 1)
+    code = code * (int(given.max(initial=0)) + 2) + (given + 1)
+    code[given < 0] = -1
+    return code
 
 
 def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -55,8 +59,8 @@ def _count_distinct_per_label(labels: np.ndarray, values: np.ndarray) -> np.ndar
     return np.bincount(pairs[:, 0].astype(np.int64), minlength=len(labels)) if len(pairs) else np.zeros(len(labels))
 
 
-def plan_stitching(records: Sequence[MatchRecord], guard: GuardedClusters, decided: Collection[int],
-                   vectorised: bool = True) -> StitchPlan:
+def plan_stitching(records: Sequence[MatchRecord], cols: RecordColumns, guard: GuardedClusters,
+                   decided: Collection[int], vectorised: bool = True) -> StitchPlan:
     """`vectorised=False` sends every record through the sequential loop (the reference the tests compare to)."""
     n = len(records)
     index: dict[tuple[str, str], int] = {}
@@ -74,8 +78,8 @@ def plan_stitching(records: Sequence[MatchRecord], guard: GuardedClusters, decid
     first = rec[starts][group]
 
     # Shared candidates: shareable values whose holders show two different names or birth dates.
-    given = _codes([(r.family, r.middle, r.given) if r.given else None for r in records])
-    dates = _codes([r.birth_date for r in records])
+    given = _name_codes(cols)
+    dates = cols["birth_date"].codes.astype(np.int64)
     multi_groups = np.flatnonzero(sizes >= 2)
     type_of = np.array([kind for kind, _ in idents], dtype=object)
     shareable_code = np.isin(type_of, list(SHAREABLE_ID_TYPES)) if len(type_of) else np.empty(0, dtype=bool)
@@ -109,7 +113,7 @@ def plan_stitching(records: Sequence[MatchRecord], guard: GuardedClusters, decid
 
     # Safe components merge at once; their links are the evidence.
     safe_edge = link & ~risky_record[rec]
-    guard.bulk_merge(labels.tolist(), (~risky_record).tolist())
+    guard.bulk_merge(labels, ~risky_record)
     safe_links = list(zip(first[safe_edge].tolist(), rec[safe_edge].tolist(),
                           type_of[code[safe_edge]].tolist() if safe_edge.any() else [], strict=True))
 
