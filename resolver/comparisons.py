@@ -79,6 +79,15 @@ class RecordColumns:
                            + [-1], dtype=np.int32)
         self.birth_date_swapped = swapped[dates.codes]  # code -1 picks the trailing -1
 
+    def reordered(self, order: np.ndarray) -> RecordColumns:
+        """The same columns with record k taken from position order[k]. The engine reads records in
+        the order they were allocated (memory-local, twice as fast at a million) and sorts here."""
+        out = RecordColumns.__new__(RecordColumns)
+        out.size = self.size
+        out.columns = {name: Column(c.values[order], c.codes[order], c.frequency) for name, c in self.columns.items()}
+        out.birth_date_swapped = self.birth_date_swapped[order]
+        return out
+
     def __getitem__(self, name: str) -> Column:
         return self.columns[name]
 

@@ -138,10 +138,10 @@ def _resolve(items: Iterable[CanonicalEvent | MatchRecord], config: EngineConfig
     clock = _Clock()
     unordered = [i if isinstance(i, MatchRecord) else match_record(i) for i in items]
     order = sorted(range(len(unordered)), key=[(r.occurred_at, r.key) for r in unordered].__getitem__)
+    clock.lap("features")
+    cols = RecordColumns(unordered).reordered(np.asarray(order, dtype=np.int64))
     records = [unordered[i] for i in order]
     del unordered
-    clock.lap("features")
-    cols = RecordColumns(records)
     clock.lap("columns")
     guard = GuardedClusters(records)
     links: list[Link] = []
@@ -275,8 +275,8 @@ def _train(cols: RecordColumns, per_rule: dict[tuple[str, ...], np.ndarray], con
     sessions = []
     n = max(1, cols.size)
     for rule, codes in per_rule.items():
-        if len(codes) > config.training_pairs_per_rule:
-            codes = rng.choice(codes, size=config.training_pairs_per_rule, replace=False)
+        if len(codes) > config.training_pairs_per_rule:  # sorted first: the sample must not depend on input order
+            codes = rng.choice(np.sort(codes), size=config.training_pairs_per_rule, replace=False)
         sessions.append((rule, codes // n, codes % n))
     return train(cols, sessions, config.expected_matches_per_record, config.u_pairs, config.seed)
 
