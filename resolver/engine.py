@@ -139,15 +139,18 @@ def _resolve(items: Iterable[CanonicalEvent | MatchRecord], config: EngineConfig
     unordered = [i if isinstance(i, MatchRecord) else match_record(i) for i in items]
     order = sorted(range(len(unordered)), key=[(r.occurred_at, r.key) for r in unordered].__getitem__)
     clock.lap("features")
-    cols = RecordColumns(unordered).reordered(np.asarray(order, dtype=np.int64))
+    permutation = np.asarray(order, dtype=np.int64)
+    cols = RecordColumns(unordered).reordered(permutation)
     records = [unordered[i] for i in order]
-    del unordered
+    position = np.empty_like(permutation)
+    position[permutation] = np.arange(len(permutation))
     clock.lap("columns")
     guard = GuardedClusters(records)
     links: list[Link] = []
     review: list[ReviewPair] = []
     decided = _apply_decisions(records, guard, links, decisions)
-    shared = _stitch(records, cols, guard, links, review, decided, config.vectorised_stitching)
+    shared = _stitch(records, cols, guard, links, review, decided, config.vectorised_stitching, (unordered, position))
+    del unordered
     clock.lap("stitch")
     stats: dict[str, Any] = {"records": len(records), "deterministic_links": len(links),
                              "shared_identifiers": len(shared)}
@@ -182,8 +185,9 @@ def _apply_decisions(records: Sequence[MatchRecord], guard: GuardedClusters, lin
 
 
 def _stitch(records: Sequence[MatchRecord], cols: RecordColumns, guard: GuardedClusters, links: list[Link],
-            review: list[ReviewPair], decided: Collection[int], vectorised: bool) -> dict[tuple[str, str], str]:
-    plan = plan_stitching(records, cols, guard, decided, vectorised)
+            review: list[ReviewPair], decided: Collection[int], vectorised: bool,
+            allocated: tuple[Sequence[MatchRecord], np.ndarray]) -> dict[tuple[str, str], str]:
+    plan = plan_stitching(records, cols, guard, decided, vectorised, allocated)
     links.extend(Link(records[a].key, records[b].key, f"identifier:{kind}") for a, b, kind in plan.safe_links)
     holders, shared = plan.holders, plan.shared
     # For a shared value, the earliest holder with each given name: a later holder links to it

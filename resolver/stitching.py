@@ -60,15 +60,19 @@ def _count_distinct_per_label(labels: np.ndarray, values: np.ndarray) -> np.ndar
 
 
 def plan_stitching(records: Sequence[MatchRecord], cols: RecordColumns, guard: GuardedClusters,
-                   decided: Collection[int], vectorised: bool = True) -> StitchPlan:
+                   decided: Collection[int], vectorised: bool = True,
+                   allocated: tuple[Sequence[MatchRecord], np.ndarray] | None = None) -> StitchPlan:
     """`vectorised=False` sends every record through the sequential loop (the reference the tests compare to)."""
     n = len(records)
     index: dict[tuple[str, str], int] = {}
     get = index.setdefault
-    occ_rec = [i for i, r in enumerate(records) for _ in r.identifiers]
-    occ_code = [get(ident, len(index)) for r in records for ident in r.identifiers]
+    # `allocated`: the same records in memory order, with each one's position in `records`; reading
+    # a million objects in that order is much faster than in time order.
+    walk, position = allocated if allocated is not None else (records, np.arange(n, dtype=np.int64))
+    occ_rec = [i for i, r in enumerate(walk) for _ in r.identifiers]
+    occ_code = [get(ident, len(index)) for r in walk for ident in r.identifiers]
     idents = list(index)
-    rec = np.asarray(occ_rec, dtype=np.int64)
+    rec = position[np.asarray(occ_rec, dtype=np.int64)]
     code = np.asarray(occ_code, dtype=np.int64)
     order = np.lexsort((rec, code))  # by identifier, then record (time order)
     rec, code = rec[order], code[order]
