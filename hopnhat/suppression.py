@@ -3,8 +3,8 @@
 After `hopnhat erase`, the person's identifiers exist in the store only as HMAC-SHA256(salt,
 "type:value"). An event whose identifiers hit the list is dropped before it reaches the resolver, so
 replaying old raw records or receiving new ones does not bring the person back, until an event
-arrives carrying fresh consent (`consent_*` = true on the canonical event: a form's consent box, a
-Zalo follow): then it passes and its identifiers leave the list.
+arrives granting consent again (a form's consent box, a Zalo follow: resolver/consent.py): then it
+passes and its identifiers leave the list.
 
 A keyed hash, not a plain one: a phone number space (about 10^9 Vietnamese mobiles) is small enough
 to hash exhaustively in minutes, so the hashes are only as private as the salt. Set
@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import psycopg
 
 from hopnhat.settings import Settings, psycopg_url
+from resolver.consent import consent_statements
 from schema.events import CanonicalEvent
 
 
@@ -31,8 +32,10 @@ def identifier_hash(salt: bytes, kind: str, value: str) -> str:
 
 
 def has_fresh_consent(event: CanonicalEvent) -> bool:
-    """The event says the person agreed to be contacted (any consent_* attribute is true)."""
-    return any(k.startswith("consent_") and v.strip().lower() == "true" for k, v in event.attributes.items())
+    """The event grants consent for some purpose (a form's consent box, a Zalo follow: resolver/consent.py)."""
+    return any(st.granted for st in consent_statements(channel=event.channel, source=event.source,
+                                                       event_id=event.event_id, at=event.occurred_at,
+                                                       attributes=event.attributes))
 
 
 @dataclass(slots=True)

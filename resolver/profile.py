@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from resolver.consent import ConsentStatement, consent_statements
 from resolver.survivorship import Seen, choose, name_completeness
 from schema.events import CanonicalEvent, IdentifierType
 
@@ -42,6 +43,14 @@ class ProfileBuilder:
     interactions: int = 0
     first_seen: datetime | None = None
     last_seen: datetime | None = None
+    consents: dict[tuple[str, str], ConsentStatement] = field(default_factory=dict)  # (channel, purpose) -> latest
+
+    def _consent(self, statements: list[ConsentStatement]) -> None:
+        for st in statements:
+            key = (st.channel, st.purpose)
+            current = self.consents.get(key)
+            if current is None or (st.at, st.event_id) > (current.at, current.event_id):
+                self.consents[key] = st
 
     @staticmethod
     def _see(bucket: dict[str, _Value], value: str, source: str, at: datetime) -> None:
@@ -61,6 +70,9 @@ class ProfileBuilder:
                   [(i.type.value, i.value) for i in event.identifiers],
                   address.normalised if address else None, address.province_code if address else None,
                   event.channel, event.source, event.occurred_at)
+        if event.attributes:
+            self._consent(consent_statements(channel=event.channel, source=event.source, event_id=event.event_id,
+                                             at=event.occurred_at, attributes=event.attributes))
 
     def add_stored(self, record: dict[str, Any], channel: str, source: str, at: datetime) -> None:
         """One interaction rebuilt from the store (its source record's JSON and its own time): how
@@ -69,6 +81,9 @@ class ProfileBuilder:
         address = record.get("address") or {}
         self._add(name.get("value"), [(i["type"], i["value"]) for i in record.get("identifiers", [])],
                   address.get("normalised"), address.get("province_code"), channel, source, at)
+        if record.get("attributes"):
+            self._consent(consent_statements(channel=channel, source=source, event_id=record.get("event_id", ""),
+                                             at=at, attributes=record["attributes"]))
 
     def _add(self, name: str | None, identifiers: list[tuple[str, str]], address: str | None,
              province: str | None, channel: str, source: str, at: datetime) -> None:
@@ -107,6 +122,7 @@ class ProfileBuilder:
         self.merged_from |= other.merged_from
         self.merged_from.add(other.customer_id)
         self.interactions += other.interactions
+        self._consent(list(other.consents.values()))
         if other.first_seen is not None and other.last_seen is not None:
             self._span(other.first_seen, other.last_seen)
 
@@ -127,6 +143,9 @@ class ProfileBuilder:
             identifiers=set(data["identifiers"]), channels=set(data["channels"]),
             merged_from=set(data["merged_from"]), interactions=int(data["interactions"]),
             first_seen=parse(data["first_seen"]), last_seen=parse(data["last_seen"]),
+            consents={(c["channel"], c["purpose"]): ConsentStatement(c["channel"], c["purpose"], c["granted"],
+                                                                     c["source"], c["event_id"], parse(c["at"]))
+                      for c in data.get("consents", [])},
         )
 
     def build(self, updated_at: datetime) -> dict[str, Any]:
@@ -163,4 +182,5 @@ class ProfileBuilder:
             "interactions": self.interactions, "first_seen": first.isoformat(),
             "last_seen": (self.last_seen or first).isoformat(), "updated_at": updated_at.isoformat(),
             "survivorship": shown,
+            "consents": [self.consents[k].as_dict() for k in sorted(self.consents)],
         }

@@ -127,6 +127,17 @@ class ProfileValue(_Model):
     last_seen: datetime
 
 
+class ConsentValue(_Model):
+    """The person's latest statement on one purpose over one channel, with where and when it was made."""
+
+    channel: str
+    purpose: str = Field(description="marketing | customer_care | the source's own purpose name")
+    granted: bool
+    source: str
+    event_id: str
+    at: datetime
+
+
 class GoldenProfile(_Model):
     """The golden customer record as published on customers.profiles, keyed by customer_id."""
 
@@ -146,6 +157,8 @@ class GoldenProfile(_Model):
     first_seen: datetime
     last_seen: datetime
     updated_at: datetime
+    consents: list[ConsentValue] = Field(
+        default_factory=list, description="Per channel and purpose, the latest consent statement (resolver/consent.py)")
     survivorship: dict[str, Any] = Field(
         default_factory=dict,
         description="Per shown field: the value, its rule scores (trust, completeness, recency, frequency) and sources")

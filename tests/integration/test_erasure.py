@@ -135,7 +135,11 @@ def test_erase_removes_the_person_everywhere_and_keeps_them_out(isolated_setting
         deadline = time.monotonic() + 60
         while phone_owner(s.database_url) is None and time.monotonic() < deadline:
             time.sleep(0.2)
-        assert phone_owner(s.database_url) is not None
+        back = phone_owner(s.database_url)
+        assert back is not None
+        with psycopg.connect(s.database_url) as conn:
+            consents = conn.execute("SELECT profile->'consents' FROM customers WHERE id = %s", (back,)).fetchone()[0]
+        assert [(c["channel"], c["purpose"], c["granted"]) for c in consents] == [("webform", "marketing", True)]
         deadline = time.monotonic() + 30
         while suppressions(s.database_url) != 1 and time.monotonic() < deadline:
             time.sleep(0.2)

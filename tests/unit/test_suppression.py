@@ -28,6 +28,9 @@ def test_erased_identifier_is_blocked_until_fresh_consent_lifts_it() -> None:
     assert not sl.blocks(event("+84912345678", consent_marketing="true"))
     assert sl.lifted == {erased} and sl.hashes == set()
     assert not sl.blocks(event("+84912345678"))  # consented again: later events pass too
+    followed = SuppressionList(salt=SALT, hashes={erased})
+    assert not followed.blocks(event("+84912345678", zalo_following="true"))  # a Zalo follow is consent too
+    assert followed.blocks(event("+84912345678", zalo_following="false")) is False  # already lifted
 
 
 def test_raw_topics_get_the_configured_retention() -> None:
