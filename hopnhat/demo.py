@@ -20,9 +20,10 @@ from dataclasses import asdict, dataclass
 from hopnhat.embedded import ChildService, embedded_services, free_port, port_open
 from hopnhat.migrate import migrate
 from hopnhat.processes import running_stack
+from hopnhat.bulk_resolve import publish_report, resolve_store
 from hopnhat.quality import QualityScore, compute_quality
 from hopnhat.sample import generate
-from hopnhat.settings import Settings
+from hopnhat.settings import Settings, psycopg_url
 from hopnhat.stats import dlq_depth, interactions_count, store_counts
 from hopnhat.touchpoints import DemoChannels, make_touchpoints
 from hopnhat.webform_client import form_post, post_signed
@@ -40,9 +41,13 @@ class DemoResult:
     accepted: int
     rejected_http: int
     interactions_stored: int
-    customers: int
+    customers: int  # after the bulk resolution below
     merges: int
     identifiers: int
+    customers_streamed: int  # what the stream alone resolved, before `hopnhat resolve`
+    bulk_merges: int  # merges `hopnhat resolve` added (fuzzy matches, with evidence)
+    review_queue: int  # pairs it left for a person to decide
+    shared_identifiers: int  # phones / emails held by different people, kept from linking
     dlq: int
     events_per_s: float
     post_s: float
@@ -94,6 +99,10 @@ def run_demo(*, settings: Settings, customers: int = 200, seed: int = 84, worker
             report = asyncio.run(post_signed(f"http://{s.http_host}:{s.http_port}", posts, on_done=tick))
             stored = _wait_caught_up(s, report.accepted, catch_up_timeout_s, progress)
             elapsed = time.perf_counter() - t0
+            streamed = store_counts(s.database_url).customers
+            # The bulk pass a deployment runs after imports and on a schedule: fuzzy matching over the store.
+            bulk = resolve_store(psycopg_url(s.database_url))
+            asyncio.run(publish_report(s, bulk))
             counts = store_counts(s.database_url)
             dlq = dlq_depth(s)
             scores = compute_quality(database_url=s.database_url)
@@ -101,6 +110,8 @@ def run_demo(*, settings: Settings, customers: int = 200, seed: int = 84, worker
                 people=len(people), events_in=len(posts), by_channel=dict(Counter(p.channel for p in posts)),
                 accepted=report.accepted, rejected_http=len(posts) - report.accepted, interactions_stored=stored,
                 customers=counts.customers, merges=counts.merges, identifiers=counts.identifiers, dlq=dlq,
+                customers_streamed=streamed, bulk_merges=len(bulk.merges), review_queue=bulk.review_added,
+                shared_identifiers=bulk.shared_identifiers,
                 events_per_s=round(report.accepted / elapsed, 1) if elapsed else 0.0,
                 post_s=round(report.seconds, 2),
                 wall_s=round(time.perf_counter() - started, 2), store_bytes=counts.bytes,

@@ -128,9 +128,13 @@ def show(result: DemoResult, as_json: bool) -> None:
     click.echo(
         f"\n{result.events_in} events from {result.people} people went through the webhooks "
         f"({channel_counts(result.by_channel)}; {result.accepted} accepted) in {result.post_s:.1f}s.\n"
-        f"Stored {result.interactions_stored} interactions and resolved them into {result.customers} customers "
-        f"with {result.identifiers} identifiers; {result.merges} merges (records that turned out to be one "
-        f"person once a later event showed what linked them, e.g. a phone and an email together).\n"
+        f"Stored {result.interactions_stored} interactions; the stream resolved them into {result.customers_streamed} "
+        f"customers by shared phones, emails and Zalo ids.\n"
+        f"Bulk resolution (`hopnhat resolve`, fuzzy matching on names, birth dates and addresses) merged "
+        f"{result.bulk_merges} more, queued {result.review_queue} uncertain pairs for review and kept "
+        f"{result.shared_identifiers} shared phones/emails from linking different people: "
+        f"{result.customers} customers, {result.identifiers} identifiers, {result.merges} merges in all, each "
+        f"with its evidence (`hopnhat explain ID`).\n"
         f"DLQ: {result.dlq}.  Throughput {result.events_per_s:.0f} events/s webhook-to-PostgreSQL; "
         f"wall time {result.wall_s:.1f}s.\n"
         + ("All accepted events are stored." if ok else "WARNING: not every accepted event was stored.")
