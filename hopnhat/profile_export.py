@@ -4,7 +4,8 @@ An export hands many people's PII to whoever runs it, so it takes a key like the
 (hopnhat/access.py): the role needs `export`, and `pii` for an unmasked file; every export, masked or
 not, writes an `export` row to the audit log (what, format, masked or not, rows, columns).
 
-One row per live customer (absorbed ids are listed in `merged_from`), streamed from a server-side
+One row per live customer (absorbed ids are listed in `merged_from`; `consents` as
+`webform/marketing=yes; zalo/marketing=no`, the latest statement per channel and purpose), streamed from a server-side
 cursor so memory stays flat; multi-valued fields are joined with "; ". CSV is UTF-8 with a BOM so
 Excel shows Vietnamese diacritics instead of mojibake.
 """
@@ -27,7 +28,7 @@ from hopnhat.settings import psycopg_url
 from schema.errors import ConfigError
 
 COLUMNS = ("customer_id", "full_name", "phones", "emails", "addresses", "province_code", "identifiers", "channels",
-           "merged_from", "interactions", "first_seen", "last_seen", "updated_at")
+           "consents", "merged_from", "interactions", "first_seen", "last_seen", "updated_at")
 PII_COLUMNS = ("phones", "emails", "addresses", "identifiers")
 XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header
 
@@ -58,12 +59,18 @@ def _values(values: list[dict[str, Any]]) -> str:
     return "; ".join(v["value"] for v in values)
 
 
+def _consents(consents: list[dict[str, Any]]) -> str:
+    """`webform/marketing=yes; zalo/marketing=no`: the latest statement per channel and purpose."""
+    return "; ".join(f"{c['channel']}/{c['purpose']}={'yes' if c['granted'] else 'no'}" for c in consents)
+
+
 def profile_row(profile: dict[str, Any], *, masked: bool) -> tuple[Any, ...]:
     """One export row of a golden record (as stored JSON)."""
     p = mask_profile(profile) if masked else profile
     return (p["customer_id"], p.get("full_name"), _values(p.get("phones", [])), _values(p.get("emails", [])),
             _values(p.get("addresses", [])), p.get("province_code"), "; ".join(p.get("identifiers", [])),
-            "; ".join(p.get("channels", [])), "; ".join(p.get("merged_from", [])), p.get("interactions", 0),
+            "; ".join(p.get("channels", [])), _consents(p.get("consents", [])), "; ".join(p.get("merged_from", [])),
+            p.get("interactions", 0),
             p.get("first_seen"), p.get("last_seen"), p.get("updated_at"))
 
 

@@ -64,7 +64,8 @@ def profiles(fmt: str, out_path: Path, masked: bool, api_key: str | None, as_jso
 
     \b
     Columns: customer_id, full_name, phones, emails, addresses, province_code, identifiers, channels,
-    merged_from, interactions, first_seen, last_seen, updated_at (several values joined with "; ").
+    consents (webform/marketing=yes ...), merged_from, interactions, first_seen, last_seen, updated_at
+    (several values joined with "; ").
     The key's role needs `export`, and `pii` unless --masked (an analyst exports --masked only).
     Each export is recorded in the audit log (docs/SECURITY.md).
     """

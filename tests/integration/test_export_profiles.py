@@ -32,7 +32,8 @@ def store(services, database_factory):
         idents = [Identifier(type=t, value=v, raw=v) for t, v in
                   ((IdentifierType.phone, phone), (IdentifierType.email, email)) if v]
         for visit in range(2):  # each person twice: one customer each, two interactions
-            events.append(CanonicalEvent(
+            consent = {"consent_marketing": "true" if visit == 0 else "false"} if i == 0 else {}
+            events.append(CanonicalEvent(attributes=consent,
                 event_id=f"p{i}v{visit}", channel="webform", source="webform:lien-he", source_record_id=f"p{i}v{visit}",
                 occurred_at=T0 + timedelta(minutes=i * 10 + visit), received_at=T0, identifiers=idents,
                 name=NormalisedText(raw=name, value=name), interaction=Interaction(kind="form_submission")))
@@ -90,6 +91,8 @@ def test_engineer_exports_every_live_customer_unmasked_and_it_is_audited(store, 
     assert by_name["Nguyễn Thị Lan"]["emails"] == "lan.nguyen@gmail.com"
     assert by_name["Nguyễn Thị Lan"]["identifiers"] == "email:lan.nguyen@gmail.com; phone:+84912345671"
     assert int(by_name["Trần Văn Bình"]["interactions"]) == 2  # type: ignore[arg-type]
+    assert by_name["Nguyễn Thị Lan"]["consents"] == "webform/marketing=no"  # the later statement
+    assert by_name["Trần Văn Bình"]["consents"] in ("", None)
     [(key_id, role, action, query, fields)] = _audit(store)
     assert (key_id, role, action) == (key.key_id, "engineer", "export")
     assert query == {"what": "profiles", "format": fmt, "masked": False, "rows": 3, "file": out.name}
