@@ -83,6 +83,7 @@ class ResolutionPlan:
     redirects: dict[str, str] = field(default_factory=dict)  # absorbed customer -> final root
     refused: list[Refused] = field(default_factory=list)  # links and merges protection stopped
     evidence: dict[str, dict[str, Any]] = field(default_factory=dict)  # event id -> why it joined (fuzzy)
+    records: dict[str, MatchRecord] = field(default_factory=dict)  # event id -> its matching view
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +149,7 @@ def resolve_batch(
     owner: dict[Key, str] = dict(owners)
 
     for event in events:
-        record = match_record(event)
+        record = plan.records[event.event_id] = match_record(event)
         node = customer_id_for(event.event_id)
         if node not in rank_of:
             minted.setdefault(node, (1, f"{len(minted):012d}", node))

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from resolver.consent import ConsentStatement, consent_statements
-from resolver.survivorship import Seen, choose, name_completeness
+from resolver.survivorship import choose, name_completeness
 from schema.events import CanonicalEvent, IdentifierType
 
 
@@ -166,8 +166,7 @@ class ProfileBuilder:
         for field_name, bucket, complete in (("full_name", self.names, name_completeness),
                                              ("primary_phone", self.phones, None),
                                              ("primary_email", self.emails, None)):
-            picked = choose({k: Seen(frozenset(v.sources), v.first_seen, v.last_seen) for k, v in bucket.items()},
-                            complete or (lambda _: 1.0))
+            picked = choose(bucket, complete or (lambda _: 1.0))
             if picked is not None:
                 shown[field_name] = {"value": picked[0], **picked[1]}
         first = self.first_seen or updated_at

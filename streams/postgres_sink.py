@@ -358,7 +358,7 @@ class PostgresSink:
                  [e.raw_ref.offset if e.raw_ref else None for e in fresh]),
             )
             outcome.stored = cur.rowcount
-            rows = [(k, e.source, e.source_record_id) for e in rec for k in block_keys(match_record(e))]
+            rows = [(k, e.source, e.source_record_id) for e in rec for k in block_keys(plan.records[e.event_id])]
             if rows:
                 await cur.execute(
                     """INSERT INTO match_keys (key, source, source_record_id)
