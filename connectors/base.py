@@ -39,7 +39,7 @@ import hmac
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from resolver.timeparse import to_utc
@@ -103,13 +103,24 @@ def verify_hmac_sha256(header_value: str | None, secret: bytes, body: bytes, pre
         raise InvalidSignature("signature does not match the body")
 
 
+# An event time outside these bounds is a broken source (epoch 0 from an empty field, 0001-01-01 from a
+# null date, 9999-12-31 as "never"), not an event: stored, it would win every "latest statement" rule
+# (consent, survivorship) for ever. No channel here predates 2000.
+EVENT_TIME_MIN = datetime(2000, 1, 1, tzinfo=UTC)
+EVENT_TIME_MAX = datetime(2100, 1, 1, tzinfo=UTC)
+
+
 def parse_timestamp(value: Any, field: str, source_tz: str = "Asia/Ho_Chi_Minh") -> datetime:
     """ISO 8601, day-first dates or epoch s/ms/µs/ns -> aware UTC datetime; naive times are the source's
-    zone. One parser for every channel (resolver.timeparse.to_utc); a bad value is a MalformedPayload."""
+    zone. One parser for every channel (resolver.timeparse.to_utc); a bad value, or an event time
+    before 2000 or after 2100, is a MalformedPayload."""
     try:
-        return to_utc(value, source_tz, field)
+        moment = to_utc(value, source_tz, field)
     except NormalisationError as exc:
         raise MalformedPayload(field, exc.reason) from exc
+    if not EVENT_TIME_MIN <= moment < EVENT_TIME_MAX:
+        raise MalformedPayload(field, f"event time {moment.isoformat()} is outside 2000-01-01..2100-01-01")
+    return moment
 
 
 def stable_digest(data: Any) -> str:
@@ -118,14 +129,49 @@ def stable_digest(data: Any) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
+def load_json(text: str, field: str) -> Any:
+    """`json.loads` for untrusted text: every bad document is a MalformedPayload(field). Besides syntax
+    errors, CPython's decoder raises RecursionError on deep nesting (`[[[...` 10,000 deep fits in
+    20 kB) and ValueError on integers over 4,300 digits; both would otherwise escape as a 500."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise MalformedPayload(field, f"invalid JSON at line {exc.lineno} column {exc.colno}") from exc
+    except RecursionError as exc:
+        raise MalformedPayload(field, "JSON nested too deeply") from exc
+    except ValueError as exc:
+        raise MalformedPayload(field, f"invalid JSON: {exc}") from exc
+
+
 def decode_json_object(body: bytes) -> dict[str, Any]:
     """A webhook body that must be one JSON object; MalformedPayload("body", ...) says why not."""
     try:
-        data = json.loads(body.decode("utf-8"))
+        text = body.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise MalformedPayload("body", f"not valid UTF-8 at byte {exc.start}") from exc
-    except json.JSONDecodeError as exc:
-        raise MalformedPayload("body", f"invalid JSON at line {exc.lineno} column {exc.colno}") from exc
+    data = load_json(text, "body")
     if not isinstance(data, dict):
         raise MalformedPayload("body", "expected a JSON object")
+    where = nul_path(data)
+    if where is not None:  # PostgreSQL text and jsonb cannot hold U+0000: refuse it here, naming the field
+        raise MalformedPayload(where, "contains a NUL character")
     return data
+
+
+def nul_path(data: Any) -> str | None:
+    """The path (`a.b[2]`) of a key or string holding U+0000 in decoded JSON, or None."""
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        path, node = stack.pop()
+        if isinstance(node, str):
+            if "\x00" in node:
+                return path or "body"
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                child = f"{path}.{key}" if path else str(key)
+                if "\x00" in key:
+                    return child
+                stack.append((child, value))
+        elif isinstance(node, list):
+            stack.extend((f"{path}[{i}]", value) for i, value in enumerate(node))
+    return None

@@ -32,7 +32,7 @@ from typing import Any, ClassVar, cast
 from urllib.parse import parse_qsl
 
 from connectors import p256
-from connectors.base import Connector, decode_json_object
+from connectors.base import Connector, decode_json_object, load_json
 from connectors.email_message import (
     MAX_ATTACHMENTS,
     body_bytes,
@@ -97,10 +97,7 @@ def _field_text(fields: Mapping[str, bytes], name: str, charsets: Mapping[str, s
 
 
 def _json_field(fields: Mapping[str, bytes], name: str) -> Any:
-    try:
-        return json.loads(_field_text(fields, name) or "null")
-    except json.JSONDecodeError as exc:
-        raise MalformedPayload(name, f"invalid JSON at line {exc.lineno} column {exc.colno}") from exc
+    return load_json(_field_text(fields, name) or "null", name)
 
 
 def _message_from_pairs(pairs: list[tuple[str, str]], field: str) -> EmailMessage:

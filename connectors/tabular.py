@@ -142,6 +142,9 @@ def jsonl_records(text: str) -> Iterator[SourceRow | BadRow]:
         except json.JSONDecodeError as exc:
             yield BadRow(number, "json", f"invalid JSON at column {exc.colno}", line)
             continue
+        except (RecursionError, ValueError) as exc:  # nested too deep; an integer over 4,300 digits
+            yield BadRow(number, "json", f"invalid JSON: {type(exc).__name__}", line)
+            continue
         if not isinstance(doc, dict):
             yield BadRow(number, "json", "expected a JSON object per line", line)
             continue

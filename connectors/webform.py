@@ -21,9 +21,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl
 
-import json
-
-from connectors.base import Connector, parse_timestamp, stable_digest, verify_hmac_sha256
+from connectors.base import Connector, load_json, parse_timestamp, stable_digest, verify_hmac_sha256
 from schema.contact import RawContact
 from schema.errors import MalformedPayload
 from schema.events import CloudEvent
@@ -74,10 +72,7 @@ class WebformConnector(Connector):
         except UnicodeDecodeError as exc:
             raise MalformedPayload("body", f"not valid UTF-8 at byte {exc.start}") from exc
         if mime == "application/json":
-            try:
-                data = json.loads(text)
-            except json.JSONDecodeError as exc:
-                raise MalformedPayload("body", f"invalid JSON at line {exc.lineno} column {exc.colno}") from exc
+            data = load_json(text, "body")
             if not isinstance(data, dict):
                 raise MalformedPayload("body", "expected a JSON object")
             return data

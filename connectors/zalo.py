@@ -175,7 +175,7 @@ class ZaloConnector(Connector):
             return False
         try:
             doc = json.loads(body.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError):
+        except (UnicodeDecodeError, ValueError, RecursionError):  # ValueError covers JSONDecodeError
             return False
         return isinstance(doc, dict) and not doc.get("event_name")
 

@@ -41,9 +41,9 @@ def to_utc(value: object, source_tz: str = "Asia/Ho_Chi_Minh", field: str = "tim
     if isinstance(value, bool) or value is None:
         raise NormalisationError(field, repr(value), f"expected a timestamp, got {type(value).__name__}")
     if isinstance(value, datetime):
-        return (value if value.tzinfo else value.replace(tzinfo=zone)).astimezone(UTC)
+        return _in_utc(value if value.tzinfo else value.replace(tzinfo=zone), field)
     if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=zone).astimezone(UTC)
+        return _in_utc(datetime(value.year, value.month, value.day, tzinfo=zone), field)
     if isinstance(value, int | float):
         return _from_epoch(float(value), str(value), field)
     if not isinstance(value, str):
@@ -56,7 +56,15 @@ def to_utc(value: object, source_tz: str = "Asia/Ho_Chi_Minh", field: str = "tim
         raise NormalisationError(field, text[:40], f"not an ISO 8601 timestamp: {text[:40]!r}")
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=zone)
-    return parsed.astimezone(UTC)
+    return _in_utc(parsed, field)
+
+
+def _in_utc(moment: datetime, field: str) -> datetime:
+    """`astimezone(UTC)` overflows for 0001-01-01 at +07:00 or 9999-12-31 at -05:00: a bad value, not a crash."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise NormalisationError(field, moment.isoformat()[:40], "timestamp out of range in UTC") from exc
 
 
 def _from_epoch(number: float, text: str, field: str) -> datetime:
