@@ -91,7 +91,7 @@ class CallcenterConnector(Connector):
             parties[side] = party
         for side, party in parties.items():
             text(party.get("number"), f"{side}.number")
-            if party.get("type") not in {"internal", "external"}:
+            if party.get("type") not in ("internal", "external"):  # a tuple: a list or dict value is unhashable
                 raise MalformedPayload(f"{side}.type", f"expected internal or external, got {party.get('type')!r}")
         if status != FINAL_STATUS:
             return []  # ringing/answered/...: the ended event carries the whole call

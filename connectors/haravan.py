@@ -76,10 +76,12 @@ class HaravanConnector(Connector):
             for i, line in enumerate(items(doc, "shipping_lines", "")):
                 vnd(line.get("price"), f"shipping_lines[{i}].price")
             text(doc.get("email"), "email")
+            obj(doc, "shipping_address", "", required=False)  # extract() reads its fields
         customer_id = None
         if customer is not None:
             for field in ("first_name", "last_name", "phone", "email"):
                 text(customer.get(field), f"{prefix}{field}")
+            obj(customer, "default_address", prefix, required=False)
             customer_id = source_id_text(customer.get("id"), f"{prefix}id", required=kind == "customer")
         return [CloudEvent(
             id=f"haravan:{source_id}:{kind}:{record_id}:{version}",

@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any, ClassVar
 
 from connectors.base import Connector, decode_json_object, parse_timestamp, stable_digest
-from connectors.pos import items, required_id, source_id_text, text, vnd
+from connectors.pos import items, obj, required_id, source_id_text, text, vnd
 from schema.contact import RawContact
 from schema.errors import InvalidSignature, MalformedPayload
 from schema.events import CloudEvent
@@ -117,12 +117,14 @@ class KiotVietConnector(Connector):
                 occurred = parse_timestamp(purchase, f"{path}.PurchaseDate") if purchase else occurred
             for key in SALE_AMOUNTS:
                 vnd(record.get(key), f"{path}.{key}")
+            text(record.get("CustomerName"), f"{path}.CustomerName")
             details = "InvoiceDetails" if kind == "invoice" else "OrderDetails"
             for i, line in enumerate(items(record, details, f"{path}.")):
                 for key in LINE_AMOUNTS:
                     vnd(line.get(key), f"{path}.{details}[{i}].{key}")
             for i, payment in enumerate(items(record, "Payments", f"{path}.")):
                 vnd(payment.get("Amount"), f"{path}.Payments[{i}].Amount")
+            obj(record, "InvoiceDelivery", f"{path}.", required=False)  # extract() reads its fields
         version = str(modified) if modified else stable_digest(dict(record))
         return CloudEvent(
             id=f"kiotviet:{retailer}:{kind}:{record_id}:{version}",
@@ -155,7 +157,7 @@ class KiotVietConnector(Connector):
             if isinstance(record.get("Gender"), bool):
                 attributes["gender"] = "male" if record["Gender"] else "female"
             contact.interaction_kind = "customer_update"
-            contact.name = record.get("Name")
+            contact.name = text(record.get("Name"), "Name")  # checked by parse(): a number becomes its text
             contact.phones = [str(p) for p in (record.get("ContactNumber"), record.get("subNumber")) if p]
             contact.emails = [str(record["Email"])] if record.get("Email") else []
             contact.attributes = attributes
@@ -172,7 +174,7 @@ class KiotVietConnector(Connector):
         total = vnd(record.get("Total"), "Total")
         code = record.get("Code") or record_id
         label = "invoice" if kind == "invoice" else "order"
-        contact.name = record.get("CustomerName")
+        contact.name = text(record.get("CustomerName"), "CustomerName")
         contact.summary = f"KiotViet {label} {code}: {len(lines)} items, {total if total is not None else '?'} VND"
         contact.amount_vnd = total
         contact.payload = {

@@ -76,6 +76,8 @@ class SapoConnector(Connector):
         if customer is not None:
             for field in ("name", "phone_number", "phone", "email"):
                 text(customer.get(field), f"{prefix}{field}")
+            if not isinstance(customer.get("addresses") or [], list):  # extract() reads addresses[0]
+                raise MalformedPayload(f"{prefix}addresses", "expected a list")
             code = text(customer.get("code"), f"{prefix}code") or source_id_text(
                 customer.get("id"), f"{prefix}id", required=False)
         if code is None and kind == "order":
