@@ -43,7 +43,18 @@ from schema.api import (
 )
 from schema.events import GoldenProfile, IdentifierType
 
-router = APIRouter(prefix="/v1/customers", tags=["profiles"], dependencies=[Depends(require(Permission.read))])
+
+def no_nul(request: Request) -> None:
+    """PostgreSQL text cannot hold U+0000: a query value with one would fail in the driver (a 500)."""
+    for name, value in request.query_params.multi_items():
+        if "\x00" in value or "\x00" in name:
+            raise HTTPException(400, f"{name}: contains a NUL character")
+    if "\x00" in request.url.path:
+        raise HTTPException(400, "path: contains a NUL character")
+
+
+router = APIRouter(prefix="/v1/customers", tags=["profiles"],
+                   dependencies=[Depends(require(Permission.read)), Depends(no_nul)])
 
 
 def db_pool(request: Request) -> AsyncConnectionPool:
@@ -169,6 +180,8 @@ def _cursor(occurred_at: datetime, event_id: str) -> str:
 def _parse_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         at, _, event_id = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        if "\x00" in event_id:  # decoded past no_nul(): PostgreSQL text cannot hold it
+            raise ValueError("NUL in the event id")
         return datetime.fromisoformat(at), event_id
     except (ValueError, UnicodeDecodeError):
         raise HTTPException(400, "cursor: not a cursor this API returned") from None
