@@ -85,18 +85,37 @@ def detect_encoding(data: bytes) -> str:
         return "utf-8"
     except UnicodeDecodeError:
         pass
+    for number, line in enumerate(data.splitlines(), 1):  # each line is UTF-8 or cp1258: see _decode_lines
+        try:
+            _decode_line(line)
+        except UnicodeDecodeError as exc:
+            raise MalformedPayload("encoding", f"line {number}: neither UTF-8, UTF-16 nor Windows-1258 "
+                                               f"(byte {exc.start} of the line)") from exc
+    return "cp1258"
+
+
+def _decode_line(line: bytes) -> str:
     try:
-        data.decode("cp1258")
-        return "cp1258"
-    except UnicodeDecodeError as exc:
-        raise MalformedPayload("encoding", f"neither UTF-8, UTF-16 nor Windows-1258 (byte {exc.start})") from exc
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        return line.decode("cp1258")
+
+
+def _decode_lines(data: bytes) -> str:
+    """A "cp1258" file decoded line by line, UTF-8 first: rows pasted from a UTF-8 export into a
+    Windows-1258 one (or back) each keep their own text. Decoded whole as cp1258, the UTF-8 rows
+    became mojibake ("Nguyá»…n") without a word. Vietnamese cp1258 text is never valid UTF-8 (its
+    tone marks and letters above 0xC0 are not followed by continuation bytes), so a pure cp1258
+    file decodes exactly as before."""
+    return "".join(_decode_line(line) for line in data.splitlines(keepends=True))
 
 
 def decode_text(data: bytes, encoding: str = "auto") -> tuple[str, str]:
     """(NFC text, encoding used). `encoding` "auto" detects; otherwise it is used as given."""
-    used = detect_encoding(data) if encoding in ("", "auto") else encoding
+    detect = encoding in ("", "auto")
+    used = detect_encoding(data) if detect else encoding
     try:
-        text = data.decode(used)
+        text = _decode_lines(data) if detect and used == "cp1258" else data.decode(used)
     except (UnicodeDecodeError, LookupError) as exc:
         raise MalformedPayload("encoding", f"cannot decode as {used}: {exc}") from exc
     if used == "utf-16" or text.startswith("\ufeff"):

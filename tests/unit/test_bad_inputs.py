@@ -19,6 +19,7 @@ import json
 import time
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +27,14 @@ import pytest
 from fastapi.testclient import TestClient
 
 from connectors import REGISTRY, load_connector
+from connectors.tabular import decode_text
 from hopnhat.http.app import create_app
+from hopnhat.importer import file_connector, parse_chunks
 from hopnhat.settings import Settings
+from schema.errors import MalformedPayload
 from schema.events import DeadLetter
 from tests.unit.test_connector_contract import CHANNELS, RecordingPublisher, _zalo_body
+from tests.unit.test_file_connectors import cp1258
 
 CORPUS = Path(__file__).parents[1] / "fixtures" / "bad_inputs"
 MANIFEST: dict[str, Any] = json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))
@@ -179,3 +184,28 @@ def test_zalo_signature_outside_its_window_is_401_even_when_validly_signed(age_s
     with _client("zalo") as client:
         status, answer = _post(client, "zalo", body, _headers("zalo", body, "valid", None))
     assert (status, answer["error"]) == (401, "InvalidSignature") and "window" in answer["detail"]
+
+
+def test_import_decodes_each_row_in_its_own_encoding_and_reports_a_bad_row_by_file_and_line() -> None:
+    """The file importer (hopnhat import) on the same corpus file the signed POST refuses whole: rows
+    from a UTF-8 and a Windows-1258 export pasted into one file each read right, the row with a cell
+    too many is reported as file:line and becomes a dead letter, and the rows after it go on."""
+    name = "mixed-encodings-and-a-long-row.csv"
+    data = (CORPUS / "bulk" / name).read_bytes()
+    chunks = list(parse_chunks(file_connector("bulk"), data, name=name, options={}, source_id="danh-sach",
+                               sha="0" * 64, received_at=datetime.now(UTC), done=0, limit=None))
+    records = [record for chunk in chunks for record in chunk.records]
+    problems = [problem for chunk in chunks for problem in chunk.problems]
+    assert [str(p).split(": ")[:2] for p in problems] == [[f"{name}:4", "columns"]]
+    names = [json.loads(value)["data"]["full_name"] for dead, _, value in records if not dead]
+    assert names == ["Nguyễn Thị Lan", "Lê Văn Tâm", "Đỗ Minh Tâm"]
+    [letter] = [DeadLetter.model_validate_json(value) for dead, _, value in records if dead]
+    assert (letter.field, letter.offset) == ("columns", 4) and "Trần Văn Bình" in letter.value
+
+
+def test_utf8_rows_in_a_windows_1258_file_do_not_become_mojibake() -> None:
+    data = cp1258("Họ tên,SĐT\n") + "Nguyễn Thị Lan,0912345678\n".encode() + cp1258("Lê Văn Tâm,0987\n")
+    assert "Nguyá»" in data.decode("cp1258")  # decodable whole as cp1258: what detection used to pick
+    assert decode_text(data) == ("Họ tên,SĐT\nNguyễn Thị Lan,0912345678\nLê Văn Tâm,0987\n", "cp1258")
+    with pytest.raises(MalformedPayload, match="line 2: neither"):
+        decode_text(b"a,b\n\x81\x8d\xff,1\n")
