@@ -139,8 +139,8 @@ def load_json(text: str, field: str) -> Any:
         raise MalformedPayload(field, f"invalid JSON at line {exc.lineno} column {exc.colno}") from exc
     except RecursionError as exc:
         raise MalformedPayload(field, "JSON nested too deeply") from exc
-    except ValueError as exc:
-        raise MalformedPayload(field, f"invalid JSON: {exc}") from exc
+    except ValueError as exc:  # the only other one CPython raises: an integer over its digit limit
+        raise MalformedPayload(field, "invalid JSON: a number with too many digits") from exc
 
 
 def decode_json_object(body: bytes) -> dict[str, Any]:

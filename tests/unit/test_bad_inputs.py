@@ -209,3 +209,11 @@ def test_utf8_rows_in_a_windows_1258_file_do_not_become_mojibake() -> None:
     assert decode_text(data) == ("Họ tên,SĐT\nNguyễn Thị Lan,0912345678\nLê Văn Tâm,0987\n", "cp1258")
     with pytest.raises(MalformedPayload, match="line 2: neither"):
         decode_text(b"a,b\n\x81\x8d\xff,1\n")
+
+
+def test_a_huge_integer_is_refused_without_leaking_interpreter_hints() -> None:
+    from connectors.base import load_json
+
+    with pytest.raises(MalformedPayload) as refused:
+        load_json('{"amount": ' + "9" * 5000 + "}", "body")
+    assert refused.value.field == "body" and "sys." not in str(refused.value) and "digits" in str(refused.value)
