@@ -155,6 +155,15 @@ class Settings(BaseSettings):
         merged.setdefault(channel, {})[source_id] = SecretStr(value)
         return self.model_copy(update={"verify_tokens": merged})
 
+    def store_url(self, purpose: str = "point it at the hopnhat store") -> str:
+        """The PostgreSQL URL for psycopg, or a ConfigError saying where it looked and what to do."""
+        if not self.database_url:
+            from schema.errors import ConfigError
+
+            raise ConfigError(f"HOPNHAT_DATABASE_URL is not set (looked in the environment and the config file); "
+                              f"{purpose}")
+        return psycopg_url(self.database_url)
+
     def with_secret(self, channel: str, source_id: str, value: str) -> Settings:
         """A copy with one more signing secret (demo, tests, benchmarks)."""
         merged = {ch: dict(by_source) for ch, by_source in self.secrets.items()}

@@ -20,13 +20,12 @@ from typing import Any
 import numpy as np
 
 from resolver.blocking import CROWDED_RULES, DEFAULT_RULES
-from resolver.comparisons import FIELDS, NAME_FIELDS, RecordColumns
+from resolver.comparisons import NON_NAME, RecordColumns
 from resolver.fellegi_sunter import MatchParameters, evidence_fields, field_weights, probability, score
 from resolver.features import MatchRecord
 
 # Point-lookup rules: the bulk rules minus the namesake crowds (a lookup cannot cap a block).
 STREAM_RULES = tuple(rule for rule in DEFAULT_RULES if rule not in CROWDED_RULES)
-NON_NAME = tuple(name not in NAME_FIELDS for name in FIELDS)
 
 
 def _value(record: MatchRecord, name: str) -> str:

@@ -40,6 +40,7 @@ LEVELS: dict[str, tuple[str, ...]] = {
 FIELDS: tuple[str, ...] = tuple(LEVELS)
 NAME_FIELDS = frozenset({"family", "middle", "given"})
 TERM_FREQUENCY_FIELDS = ("family", "given")  # exact agreement on a rare value weighs more
+NON_NAME = tuple(name not in NAME_FIELDS for name in FIELDS)  # fields whose agreement is "more than a name"
 
 
 @dataclass(slots=True)

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from resolver.blocking import DEFAULT_RULES, BlockingStats, candidate_pairs
-from resolver.comparisons import FIELDS, NAME_FIELDS, RecordColumns
+from resolver.comparisons import NON_NAME, RecordColumns
 from resolver.fellegi_sunter import MatchParameters, evidence_fields, field_weights, probability, score, train
 from resolver.features import MatchRecord, match_record
 from resolver.protection import GuardedClusters, names_compatible
@@ -41,7 +41,6 @@ from resolver.stitching import plan_stitching
 from schema.events import CanonicalEvent
 
 CUSTOMER_NAMESPACE = uuid.UUID("6f1d6c2e-8f0b-5c3a-9d57-686f706e6861")  # same as resolver/plan.py
-NON_NAME = tuple(name not in NAME_FIELDS for name in FIELDS)
 
 
 @dataclass(frozen=True, slots=True)

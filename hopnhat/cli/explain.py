@@ -8,8 +8,8 @@ from typing import Any
 import click
 import psycopg
 
-from hopnhat.settings import load_settings, psycopg_url
-from schema.errors import ConfigError, HopnhatError
+from hopnhat.settings import load_settings
+from schema.errors import HopnhatError
 
 
 class CustomerNotFound(HopnhatError):
@@ -42,10 +42,7 @@ def explain_customer(conn: psycopg.Connection, customer_id: str) -> dict[str, An
 def explain(customer_id: str, as_json: bool) -> None:
     """Why are these records one customer? Every record with the rule that linked it, every merge
     with its evidence: the shared identifier, or each field's agreement level and weight."""
-    settings = load_settings()
-    if not settings.database_url:
-        raise ConfigError("HOPNHAT_DATABASE_URL is not set (looked in the environment and the config file)")
-    with psycopg.connect(psycopg_url(settings.database_url)) as conn:
+    with psycopg.connect(load_settings().store_url()) as conn:
         out = explain_customer(conn, customer_id)
     if as_json:
         click.echo(json.dumps(out, ensure_ascii=False))

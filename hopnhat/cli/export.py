@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 import psycopg
 
-from hopnhat.settings import load_settings, psycopg_url
+from hopnhat.settings import load_settings
 from schema.errors import ConfigError
 
 
@@ -27,15 +27,13 @@ def clusters(out_path: Path) -> None:
     Columns: source, source_record_id, customer_id (merges followed). This is how to audit the
     resolution and how bench/er_*.py measure its precision and recall.
     """
-    settings = load_settings()
-    if not settings.database_url:
-        raise ConfigError("HOPNHAT_DATABASE_URL is not set (looked in the environment and the config file)")
+    url = load_settings().store_url()
     out = sys.stdout if str(out_path) == "-" else out_path.open("w", newline="", encoding="utf-8")
     rows = 0
     try:
         writer = csv.writer(out)
         writer.writerow(["source", "source_record_id", "customer_id"])
-        with psycopg.connect(psycopg_url(settings.database_url)) as conn, conn.cursor(name="export_clusters") as cur:
+        with psycopg.connect(url) as conn, conn.cursor(name="export_clusters") as cur:
             cur.itersize = 10_000
             cur.execute("""SELECT s.source, s.source_record_id, coalesce(c.merged_into, c.id)
                              FROM source_records s JOIN customers c ON c.id = s.customer_id

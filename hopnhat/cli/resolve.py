@@ -7,8 +7,7 @@ import json
 
 import click
 
-from hopnhat.settings import load_settings, psycopg_url
-from schema.errors import ConfigError
+from hopnhat.settings import load_settings
 
 
 @click.command()
@@ -36,11 +35,8 @@ def resolve(merge_threshold: float, review_threshold: float, dry_run: bool, no_p
     if review_threshold > merge_threshold:
         raise click.BadParameter("--review-threshold must not exceed --merge-threshold")
     settings = load_settings()
-    if not settings.database_url:
-        raise ConfigError("HOPNHAT_DATABASE_URL is not set (looked in the environment and the config file); "
-                          "point it at the hopnhat store")
     config = EngineConfig(merge_threshold=merge_threshold, review_threshold=review_threshold)
-    report = resolve_store(psycopg_url(settings.database_url), config, dry_run=dry_run)
+    report = resolve_store(settings.store_url(), config, dry_run=dry_run)
     published = False
     if not dry_run and not no_publish and settings.kafka_bootstrap and (report.profiles or report.merges):
         asyncio.run(publish_report(settings, report))

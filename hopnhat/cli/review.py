@@ -9,8 +9,8 @@ from typing import Any
 import click
 import psycopg
 
-from hopnhat.settings import load_settings, psycopg_url
-from schema.errors import ConfigError, HopnhatError
+from hopnhat.settings import load_settings
+from schema.errors import HopnhatError
 
 
 class ReviewItemNotFound(HopnhatError):
@@ -21,10 +21,7 @@ class ReviewItemNotFound(HopnhatError):
 
 
 def _connect() -> psycopg.Connection:
-    settings = load_settings()
-    if not settings.database_url:
-        raise ConfigError("HOPNHAT_DATABASE_URL is not set (looked in the environment and the config file)")
-    return psycopg.connect(psycopg_url(settings.database_url))
+    return psycopg.connect(load_settings().store_url())
 
 
 @click.group()
@@ -85,7 +82,7 @@ def _decide(item_id: int, same: bool, by: str | None, apply: bool) -> None:
     if same and apply:
         from hopnhat.bulk_resolve import resolve_store
 
-        report = resolve_store(psycopg_url(load_settings().database_url or ""))
+        report = resolve_store(load_settings().store_url())
         click.echo(f"applied: {len(report.merges)} merge(s)")
 
 

@@ -9,8 +9,7 @@ import os
 import click
 import psycopg
 
-from hopnhat.settings import load_settings, psycopg_url
-from schema.errors import ConfigError
+from hopnhat.settings import load_settings
 
 
 @click.command()
@@ -37,9 +36,7 @@ def unmerge(customer_id: str, merge_id: int | None, apart: tuple[str, str] | Non
     if (merge_id is None) == (apart is None):
         raise click.UsageError("give exactly one of --merge ID or --apart RECORD RECORD")
     settings = load_settings()
-    if not settings.database_url:
-        raise ConfigError("HOPNHAT_DATABASE_URL is not set (looked in the environment and the config file)")
-    url = psycopg_url(settings.database_url)
+    url = settings.store_url()
     if merge_id is not None:
         with psycopg.connect(url) as conn:
             apart = sides_of_merge(conn, merge_id)
