@@ -6,7 +6,9 @@ CloudEvent a webhook would produce, publish in batches with acks=all, and after 
 acknowledged a whole batch (events and dead letters alike) save the checkpoint
 `import:<channel>:<file sha256>` = number of rows done. A rerun of the same file skips those rows, so
 a broker outage costs at most one batch of re-publishing, and re-published rows keep their event
-ids (no-ops downstream). A row that cannot be read or parsed becomes a `DeadLetter` (stage "ingest",
+ids (no-ops downstream). With `wait_broker_s` the import itself waits out an outage of up to that
+long (backing off, 1 s doubling to 10 s between tries) and resumes from the checkpoint; past it, it
+stops with BrokerUnavailable saying how many rows are checkpointed, and a rerun resumes. A row that cannot be read or parsed becomes a `DeadLetter` (stage "ingest",
 field, reason, `file:line` in `error`, the raw row in `value`, the line as `offset`) and the file goes on.
 
 Files of 4 MB or more (not XLSX) are parsed in a second process while this one publishes: parsing,
@@ -30,7 +32,7 @@ from connectors import load_connector
 from connectors.tabular import BadRow, FileConnector, detect_encoding, file_format
 from hopnhat.checkpoints import load_checkpoint, save_checkpoint
 from hopnhat.settings import Settings
-from schema.errors import BrokerUnavailable, ConfigError, MalformedPayload
+from schema.errors import BrokerUnavailable, ConfigError, DatabaseUnavailable, HopnhatError, MalformedPayload
 from schema.events import DeadLetter
 
 log = logging.getLogger(__name__)
@@ -58,7 +60,9 @@ class ImportResult:
     rejected: int = 0
     ignored: int = 0
     skipped_by_checkpoint: int = 0
+    resumes: int = 0  # broker outages waited out (wait_broker_s)
     seconds: float = 0.0
+    start_rows: dict[str, int] = field(default_factory=dict)  # file -> rows checkpointed when we first saw it
     encodings: dict[str, str] = field(default_factory=dict)
     problems: list[RowProblem] = field(default_factory=list)
 
@@ -68,6 +72,7 @@ class ImportResult:
 
     def as_dict(self) -> dict[str, Any]:
         out = asdict(self)
+        del out["start_rows"]
         out["problems"] = [str(p) for p in self.problems[:1000]]
         out["rows_per_s"] = round(self.rows_per_s, 1)
         out["seconds"] = round(self.seconds, 3)
@@ -92,16 +97,62 @@ def file_connector(channel: str) -> FileConnector:
 def import_files(*, settings: Settings, channel: str, paths: list[Path], options: Mapping[str, Any] | None = None,
                  source_id: str | None = None, batch_size: int = 5000, limit: int | None = None,
                  progress: Progress | None = None, timeout_s: float = 10.0,
-                 parallel_min_bytes: int = 4 << 20) -> ImportResult:
-    """Import every file; raises BrokerUnavailable (after checkpointing what was acked) if the broker fails."""
+                 parallel_min_bytes: int = 4 << 20, wait_broker_s: float = 0.0,
+                 on_wait: Callable[[HopnhatError, float], None] | None = None) -> ImportResult:
+    """Import every file. A broker or PostgreSQL outage is waited out for up to `wait_broker_s` seconds
+    (`on_wait` is told of each wait), resuming from the checkpoint; past that, BrokerUnavailable or
+    DatabaseUnavailable (after checkpointing what was acked)."""
+    import psycopg
+
     if not settings.database_url:
         raise ConfigError("HOPNHAT_DATABASE_URL is not set (looked in the environment and the config file); "
                           "file imports keep their checkpoints in PostgreSQL")
     connector = file_connector(channel)
     opts = dict(options or {})
     source = source_id or str(opts.get("source") or "default")
-    return asyncio.run(_import(settings, connector, paths, opts, source, batch_size, limit, progress, timeout_s,
-                               parallel_min_bytes))
+    started = time.perf_counter()
+    earlier: list[ImportResult] = []
+    waited, delay = 0.0, 1.0
+    while True:
+        attempt = ImportResult()
+        try:
+            try:
+                asyncio.run(_import(settings, connector, paths, opts, source, batch_size, limit, progress, timeout_s,
+                                    parallel_min_bytes, attempt))
+            except psycopg.OperationalError as exc:  # checkpoints live in PostgreSQL
+                raise DatabaseUnavailable(f"PostgreSQL failed during the import: {exc}; rows acknowledged before it "
+                                          "are checkpointed, rerun to resume") from exc
+        except (BrokerUnavailable, DatabaseUnavailable) as exc:
+            if waited >= wait_broker_s:
+                raise
+            earlier.append(attempt)
+            if on_wait is not None:
+                on_wait(exc, delay)
+            log.warning("outage during the import (%s); resuming from the checkpoint in %.0fs", exc, delay)
+            time.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 10.0)
+            continue
+        return _combined(earlier, attempt, time.perf_counter() - started)
+
+
+def _combined(earlier: list[ImportResult], last: ImportResult, seconds: float) -> ImportResult:
+    """One summary over the attempts of an import that resumed: rows as the whole files, skipped as
+    they were before the first attempt, published/rejected as acknowledged across attempts."""
+    if not earlier:
+        last.seconds = seconds
+        return last
+    start_rows = {**last.start_rows}
+    for attempt in reversed(earlier):
+        start_rows.update(attempt.start_rows)
+    skipped = sum(start_rows.values())
+    published = last.published + sum(a.published for a in earlier)
+    rejected = last.rejected + sum(a.rejected for a in earlier)
+    problems = list({str(p): p for a in [*earlier, last] for p in a.problems}.values())
+    return ImportResult(files=last.files, rows=last.rows, published=published, rejected=rejected,
+                        ignored=last.rows - skipped - published - rejected, skipped_by_checkpoint=skipped,
+                        resumes=len(earlier), seconds=seconds, start_rows=start_rows,
+                        encodings={**last.encodings}, problems=problems)
 
 
 async def _start_producer(settings: Settings, timeout_s: float) -> Any:
@@ -227,14 +278,13 @@ async def _chunks_here(connector: FileConnector, data: bytes, **kwargs: Any) -> 
 
 async def _import(settings: Settings, connector: FileConnector, paths: list[Path], options: dict[str, Any],
                   source_id: str, batch_size: int, limit: int | None, progress: Progress | None,
-                  timeout_s: float, parallel_min_bytes: int) -> ImportResult:
+                  timeout_s: float, parallel_min_bytes: int, result: ImportResult) -> None:
     from aiokafka.errors import KafkaError
 
     from streams.topics import Topics, ensure_topics
 
     assert settings.database_url
     producer = await _start_producer(settings, timeout_s)
-    result = ImportResult()
     started = time.perf_counter()
     try:
         await asyncio.to_thread(ensure_topics, settings)
@@ -250,6 +300,7 @@ async def _import(settings: Settings, connector: FileConnector, paths: list[Path
                 result.encodings[path.name] = detect_encoding(data) if given == "auto" else given
             key = checkpoint_source(connector.channel, sha)
             done = int((load_checkpoint(settings.database_url, key) or {}).get("rows_done", 0))
+            result.start_rows.setdefault(str(path), done)
             result.files += 1
             received_at = datetime.now(UTC)
             estimate = None if fmt == "xlsx" else max(data.count(b"\n"), 1)
@@ -321,7 +372,6 @@ async def _import(settings: Settings, connector: FileConnector, paths: list[Path
     finally:
         result.seconds = time.perf_counter() - started
         await producer.stop()
-    return result
 
 
 def _dead_letter(problem: RowProblem, raw: str, key: str) -> DeadLetter:

@@ -40,24 +40,36 @@ def load_mapping(path: Path | None) -> dict[str, Any]:
 @click.option("--batch-size", type=click.IntRange(1, 1_000_000), default=5000, show_default=True,
               help="Rows per broker round trip and checkpoint.")
 @click.option("--limit", type=click.IntRange(0), default=None, help="Stop after this many rows (try a sample).")
+@click.option("--wait-broker", "wait_broker_s", type=click.FloatRange(0), default=120.0, show_default=True,
+              help="Seconds to wait out a broker or PostgreSQL outage, resuming from the checkpoint; "
+                   "0 stops at once (a rerun resumes).")
+@click.option("--ack-timeout", "ack_timeout_s", type=click.FloatRange(0.5), default=10.0, show_default=True,
+              help="Seconds to wait for the broker to acknowledge a batch before treating it as down.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON summary object.")
 def import_cmd(channel: str, files: tuple[Path, ...], mapping_path: Path | None, source_id: str | None,
-               batch_size: int, limit: int | None, as_json: bool) -> None:
+               batch_size: int, limit: int | None, wait_broker_s: float, ack_timeout_s: float, as_json: bool) -> None:
     """Publish the rows of exported FILES (CSV, JSONL, XLSX) of CHANNEL to raw.<channel>.
 
     \b
     Channels: bulk (contact lists), asterisk_cdr (Master.csv), pos_export (POS invoice CSV).
     Resumable: rows already acknowledged by the broker are checkpointed per file (by content hash)
-    and skipped on the next run. Bad rows are listed with file and line, sent to dlq.ingest, and
+    and skipped on the next run. An outage of the broker or PostgreSQL is waited out (--wait-broker)
+    and the import goes on from its checkpoint. Bad rows are listed with file and line, sent to dlq.ingest, and
     the rest of the file goes on.
     """
     from hopnhat.importer import import_files
 
     settings = load_settings()
     options = load_mapping(mapping_path)
+
+    def waiting(exc: Exception, delay: float) -> None:
+        click.echo(f"{exc}\n  waiting {delay:.0f}s, then resuming from the checkpoint (--wait-broker "
+                   f"{wait_broker_s:.0f})", err=True)
+
     if as_json:
         result = import_files(settings=settings, channel=channel, paths=list(files), options=options,
-                              source_id=source_id, batch_size=batch_size, limit=limit)
+                              source_id=source_id, batch_size=batch_size, limit=limit,
+                              wait_broker_s=wait_broker_s, on_wait=waiting, timeout_s=ack_timeout_s)
         click.echo(json.dumps(result.as_dict(), ensure_ascii=False))
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -72,7 +84,8 @@ def import_cmd(channel: str, files: tuple[Path, ...], mapping_path: Path | None,
             bar.update(tasks[name], completed=done, total=max(total or done, done))
 
         result = import_files(settings=settings, channel=channel, paths=list(files), options=options,
-                              source_id=source_id, batch_size=batch_size, limit=limit, progress=progress)
+                              source_id=source_id, batch_size=batch_size, limit=limit, progress=progress,
+                              wait_broker_s=wait_broker_s, on_wait=waiting, timeout_s=ack_timeout_s)
     for problem in result.problems[:200]:
         click.echo(f"rejected {problem}", err=True)
     if len(result.problems) > 200:
@@ -81,4 +94,5 @@ def import_cmd(channel: str, files: tuple[Path, ...], mapping_path: Path | None,
         click.echo(f"{name}: read as {encoding}")
     click.echo(f"{result.rows} rows: {result.published} published, {result.rejected} rejected (dlq.ingest), "
                f"{result.ignored} skipped as not about a customer, {result.skipped_by_checkpoint} already "
-               f"imported ({result.rows_per_s:.0f} rows/s)")
+               f"imported ({result.rows_per_s:.0f} rows/s)"
+               + (f"; resumed {result.resumes}x after outages" if result.resumes else ""))

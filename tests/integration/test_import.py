@@ -3,6 +3,7 @@ customers by `hopnhat worker`, resumable after a broker outage without duplicate
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 
 from hopnhat.cli.main import main
 from hopnhat.embedded import free_port
-from hopnhat.importer import checkpoint_source, import_files
+from hopnhat.importer import ImportResult, checkpoint_source, import_files
 from hopnhat.checkpoints import load_checkpoint
 from hopnhat.processes import running_stack
 from hopnhat.settings import Settings
@@ -127,7 +128,7 @@ def test_broker_outage_stops_with_exit_code_3_and_the_next_run_publishes_only_th
     monkeypatch.setenv("HOPNHAT_DATABASE_URL", s.database_url or "")
     monkeypatch.setenv("HOPNHAT_TOPIC_PREFIX", s.topic_prefix)
     with pytest.raises(SystemExit) as exit_info:
-        main(["import", "bulk", str(path), "--json"])
+        main(["import", "bulk", str(path), "--json", "--wait-broker", "0"])
     assert exit_info.value.code == 3
     err = capsys.readouterr().err
     assert "error: cannot reach the broker" in err and "hint:" in err
@@ -152,10 +153,63 @@ def test_broker_outage_stops_with_exit_code_3_and_the_next_run_publishes_only_th
     first = min(letters, key=lambda letter: letter["offset"])
     assert first["error"].startswith("leads.csv:11: phones[0]:")
     assert first["value"] == "Khách 9,9.12E+08,01/01/1990"
-    import hashlib
-
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     assert (load_checkpoint(s.database_url or "", checkpoint_source("bulk", sha)) or {})["rows_done"] == 50
+
+
+def test_an_import_waits_out_a_paused_broker_and_resumes_from_its_checkpoint(
+        isolated_settings: Settings, tmp_path: Path) -> None:
+    """The broker frozen (SIGSTOP) mid-file for longer than the ack timeout: the import waits, resumes
+    from its checkpoint once the broker is back, and every row reaches raw.bulk (re-sent ones keep their
+    event id); nothing is lost, and the summary counts each row once."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from hopnhat.embedded import start_tansu
+
+    broker, bootstrap = start_tansu(tmp_path)
+    try:
+        s = isolated_settings.model_copy(update={"kafka_bootstrap": bootstrap})
+        ensure_topics(s)
+        path = tmp_path / "leads.csv"
+        path.write_text(_rows(6000), encoding="utf-8")
+        sha = hashlib.sha256(path.read_bytes()).hexdigest()
+        waits: list[str] = []
+        outcome: dict[str, object] = {}
+
+        def run() -> None:
+            try:
+                outcome["result"] = import_files(settings=s, channel="bulk", paths=[path], batch_size=100,
+                                                 timeout_s=1.5, wait_broker_s=60,
+                                                 on_wait=lambda exc, delay: waits.append(str(exc)))
+            except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+                outcome["error"] = exc
+
+        importer = threading.Thread(target=run)
+        importer.start()
+        deadline = time.monotonic() + 30
+        while not (load_checkpoint(s.database_url or "", checkpoint_source("bulk", sha)) or {}).get("rows_done"):
+            assert time.monotonic() < deadline and importer.is_alive(), outcome
+            time.sleep(0.01)
+        os.kill(broker.process.pid, signal.SIGSTOP)
+        time.sleep(4)
+        os.kill(broker.process.pid, signal.SIGCONT)
+        importer.join(120)
+        assert "error" not in outcome, outcome
+        result = outcome["result"]
+        assert isinstance(result, ImportResult)
+        assert waits and result.resumes == len(waits) >= 1
+        assert (result.rows, result.published, result.rejected, result.skipped_by_checkpoint) == (6000, 6000, 0, 0)
+        raw = read_topic(s, Topics.from_settings(s).raw["bulk"], done=lambda m: len({json.loads(v or b"{}")["id"] for _, v in m}) >= 6000,
+                         timeout=30)
+        ids = [json.loads(v or b"{}")["id"] for _, v in raw]
+        assert len(set(ids)) == 6000  # every row arrived
+        assert len(ids) - len(set(ids)) <= 2 * 256  # re-sent: at most the batch in flight and the one being sent
+    finally:
+        os.kill(broker.process.pid, signal.SIGCONT)
+        broker.stop()
 
 
 def test_a_large_file_parsed_in_a_second_process_gives_the_same_result(isolated_settings: Settings,
