@@ -142,7 +142,7 @@ def create_app(settings: Settings) -> faust.App:
     async def resolve(stream: faust.StreamT) -> None:
         batches = cast(Stream, stream).take_events(settings.resolve_batch_size, within=settings.resolve_linger_s)
         async for batch in batches:
-            sink = await _sink(state, settings)
+            sink = await _reconnect(state, settings)  # waits out a PostgreSQL outage; nothing is acked meanwhile
             tally = StageTally("resolve")
             parsed: list[CanonicalEvent] = []
             for event in batch:
@@ -277,9 +277,24 @@ class SuppressionCache:
         self.loaded_at = 0.0
 
     async def sync(self) -> None:
-        if self.current is not None and self.current.lifted:
-            lifted, self.current.lifted = set(self.current.lifted), set()
-            await asyncio.to_thread(lift, self.settings, lifted)
-        if time.monotonic() - self.loaded_at > SUPPRESSION_REFRESH_S and self.settings.database_url:
-            self.current = await asyncio.to_thread(load_suppression, self.settings)
-            self.loaded_at = time.monotonic()
+        """Lift freed hashes and reload the list when due. While PostgreSQL is unreachable the last list
+        loaded stays in force (nothing can be erased meanwhile either); with none loaded yet, wait for it
+        rather than let an erased person's events through."""
+        while True:
+            try:
+                if self.current is not None and self.current.lifted:
+                    lifted = set(self.current.lifted)
+                    await asyncio.to_thread(lift, self.settings, lifted)
+                    self.current.lifted -= lifted
+                if time.monotonic() - self.loaded_at > SUPPRESSION_REFRESH_S and self.settings.database_url:
+                    self.current = await asyncio.to_thread(load_suppression, self.settings)
+                    self.loaded_at = time.monotonic()
+                return
+            except psycopg.OperationalError as exc:
+                if self.current is not None:
+                    log.warning("cannot refresh the suppression list (%s); keeping the one loaded %.0fs ago",
+                                exc, time.monotonic() - self.loaded_at)
+                    self.loaded_at = time.monotonic() - SUPPRESSION_REFRESH_S + 2.0  # try again in 2 s
+                    return
+                log.warning("cannot load the suppression list (%s); normalise waits for PostgreSQL", exc)
+                await asyncio.sleep(2.0)
