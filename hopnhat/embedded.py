@@ -77,6 +77,8 @@ class ChildService:
     stop_signal: int
     log_path: Path
     cleanup_dirs: list[Path] = field(default_factory=list)
+    launch: Callable[[], subprocess.Popen[bytes]] | None = None  # starts it again on its data (restart)
+    ready: Callable[[], bool] | None = None
 
     def alive(self) -> bool:
         return self.process.poll() is None
@@ -91,6 +93,16 @@ class ChildService:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
         except OSError:
             return ""
+
+    def restart(self, timeout: float = 60.0) -> None:
+        """Start the service again on the same data and port after it stopped or crashed; wait until ready."""
+        if self.launch is None:
+            raise ServiceStartError(f"{self.name} cannot be restarted (it keeps nothing across a restart)")
+        if self.alive():
+            raise ServiceStartError(f"{self.name} is still running (pid {self.process.pid}); stop it first")
+        self.process = self.launch()
+        if self.ready is not None:
+            _wait_until(self.ready, self, timeout)
 
     def stop(self, timeout: float = 10.0) -> None:
         if self.process.poll() is None:
@@ -186,20 +198,23 @@ def start_postgres(workdir: Path, host: str = "127.0.0.1", timeout: float = 60.0
         raise ServiceStartError(f"initdb failed: {init.stderr.decode(errors='replace')[-2000:]}")
     port = free_port(host)
     log_path = workdir / "postgres.log"
-    with open(log_path, "wb") as out:
-        # fsync off: the embedded server is for demo, dev and tests (a server crash still keeps what
-        # reached the OS; only a machine crash could lose it). Production uses HOPNHAT_DATABASE_URL.
-        proc = subprocess.Popen(
-            [str(bin_path / "postgres"), "-D", str(pgdata), "-h", host, "-p", str(port), "-k", str(pgdata),
-             "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "max_connections=200",
-             "-c", "shared_buffers=256MB"],
-            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-            start_new_session=True, preexec_fn=child_preexec(signal.SIGINT, uid, gid),
-        )
-    # SIGINT = PostgreSQL's "fast shutdown": roll back open transactions, checkpoint, exit.
-    svc = ChildService("postgresql", proc, signal.SIGINT, log_path)
+
+    def launch() -> subprocess.Popen[bytes]:
+        with open(log_path, "ab") as out:
+            # fsync off: the embedded server is for demo, dev and tests (a server crash still keeps what
+            # reached the OS; only a machine crash could lose it). Production uses HOPNHAT_DATABASE_URL.
+            return subprocess.Popen(
+                [str(bin_path / "postgres"), "-D", str(pgdata), "-h", host, "-p", str(port), "-k", str(pgdata),
+                 "-c", "fsync=off", "-c", "full_page_writes=off", "-c", "max_connections=200",
+                 "-c", "shared_buffers=256MB"],
+                stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True, preexec_fn=child_preexec(signal.SIGINT, uid, gid),
+            )
+
     url = f"postgresql://postgres@{host}:{port}/postgres"
-    _wait_until(lambda: _pg_ready(url), svc, timeout)
+    # SIGINT = PostgreSQL's "fast shutdown": roll back open transactions, checkpoint, exit.
+    svc = ChildService("postgresql", launch(), signal.SIGINT, log_path, launch=launch, ready=lambda: _pg_ready(url))
+    _wait_until(svc.ready, svc, timeout)  # type: ignore[arg-type]
     return svc, url
 
 
