@@ -54,7 +54,8 @@ def form_post(visit: Visit, form_id: str, secret: str) -> SignedPost:
 
 @dataclass
 class PostReport:
-    statuses: Counter[int] = field(default_factory=Counter)
+    statuses: Counter[int] = field(default_factory=Counter)  # final answer per delivery (0: no answer)
+    retried: Counter[int] = field(default_factory=Counter)  # answers that made us try again (503, 0)
     accepted_ids: list[str] = field(default_factory=list)
     seconds: float = 0.0
     errors: list[str] = field(default_factory=list)
@@ -65,14 +66,16 @@ class PostReport:
 
 
 async def post_visits(base_url: str, form_id: str, secret: str, visits: Sequence[Visit], concurrency: int = 16,
-                      on_done: Callable[[], None] | None = None) -> PostReport:
+                      on_done: Callable[[], None] | None = None, retry_for_s: float = 3.0) -> PostReport:
     """POST every visit (with bounded concurrency); retry 503s a few times as a real source would."""
-    return await post_signed(base_url, [form_post(v, form_id, secret) for v in visits], concurrency, on_done)
+    return await post_signed(base_url, [form_post(v, form_id, secret) for v in visits], concurrency, on_done,
+                             retry_for_s)
 
 
 async def post_signed(base_url: str, posts: Sequence[SignedPost], concurrency: int = 16,
-                      on_done: Callable[[], None] | None = None) -> PostReport:
-    """POST every delivery (with bounded concurrency); retry 503s a few times as a real source would."""
+                      on_done: Callable[[], None] | None = None, retry_for_s: float = 3.0) -> PostReport:
+    """POST every delivery (with bounded concurrency). A 503 or no answer is retried, backing off, for
+    `retry_for_s` seconds after the first try, as a real source would; then the last answer counts."""
     report = PostReport()
     queue: asyncio.Queue[SignedPost] = asyncio.Queue()
     for p in posts:
@@ -88,17 +91,20 @@ async def post_signed(base_url: str, posts: Sequence[SignedPost], concurrency: i
     async def drain(client: httpx.AsyncClient) -> None:
         while not queue.empty():
             post = queue.get_nowait()
-            status = 0
-            for attempt in range(5):
+            status, attempt, give_up = 0, 0, time.monotonic() + retry_for_s
+            while True:
                 try:
                     resp = await client.post(f"{base_url}{post.path}", content=post.body, headers=post.headers)
                     status = resp.status_code
                 except httpx.HTTPError as exc:
-                    report.errors.append(repr(exc))
+                    if len(report.errors) < 100:
+                        report.errors.append(repr(exc))
                     status = 0
-                if status != 503 and status != 0:
+                if (status != 503 and status != 0) or time.monotonic() >= give_up:
                     break
-                await asyncio.sleep(0.2 * (attempt + 1))
+                report.retried[status] += 1
+                attempt += 1
+                await asyncio.sleep(min(0.2 * attempt, 2.0))
             report.statuses[status] += 1
             if 200 <= status < 300:
                 report.accepted_ids.extend(e["id"] for e in resp.json()["events"])
