@@ -7,7 +7,7 @@ channel's code (nor an IMAP or POS client). Adding a channel is one new file and
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 if TYPE_CHECKING:
     from connectors.base import Connector
@@ -27,12 +27,13 @@ REGISTRY: dict[str, str] = {
 }
 
 
-def load_connector(channel: str) -> Connector:
-    """Instantiate the connector registered for `channel` (KeyError names the known channels)."""
+def load_connector(channel: str, **options: Any) -> Connector:
+    """Instantiate the connector registered for `channel` (KeyError names the known channels); `options`
+    are its settings-given keyword arguments (`Settings.connector_options`)."""
     try:
         target = REGISTRY[channel]
     except KeyError:
         raise KeyError(f"unknown channel {channel!r}; known: {', '.join(sorted(REGISTRY))}") from None
     module_name, _, class_name = target.partition(":")
     cls = getattr(importlib.import_module(module_name), class_name)
-    return cast("Connector", cls())
+    return cast("Connector", cls(**options))

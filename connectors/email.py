@@ -23,7 +23,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from email import policy
 from email.message import EmailMessage, Message
@@ -46,6 +46,7 @@ from connectors.email_message import (
     nfc,
     parse_message,
 )
+from connectors.email_unsubscribe import is_unsubscribe_subject
 from schema.contact import RawContact
 from schema.errors import InvalidSignature, MalformedPayload, UnknownSource
 from schema.events import CloudEvent
@@ -119,8 +120,11 @@ class EmailConnector(Connector):
     signature_header: ClassVar[str] = "x-twilio-email-event-webhook-signature"
     timestamp_header: ClassVar[str] = "x-twilio-email-event-webhook-timestamp"
 
-    def __init__(self, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, clock: Callable[[], datetime] | None = None, *,
+                 unsubscribe_addresses: Iterable[str] = ()) -> None:
         self.clock = clock or (lambda: datetime.now(UTC))
+        # HOPNHAT_EMAIL_UNSUBSCRIBE_ADDRESSES: mail to these is an unsubscribe (email_unsubscribe.py)
+        self.unsubscribe_addresses = tuple(unsubscribe_addresses)
 
     # Verification: the configured secret's scheme decides, never the delivery.
     def verify(self, headers: Mapping[str, str], body: bytes, secret: bytes) -> None:
@@ -205,7 +209,7 @@ class EmailConnector(Connector):
         where = "webhook:sendgrid"
         if "email" in fields:
             raw = fields["email"]
-            return message_event(parse_message(raw, "email."), source_id, received_at, origin="sendgrid",
+            return self._event(parse_message(raw, "email."), source_id, received_at, origin="sendgrid",
                                  position=where, field="email.", raw_body=body_bytes(raw))
         if "headers" not in fields:
             raise MalformedPayload("email", "neither the raw `email` field nor parsed `headers`")
@@ -219,7 +223,7 @@ class EmailConnector(Connector):
                         "size": len(fields.get(k, b"")),
                         "sha256": hashlib.sha256(fields.get(k, b"")).hexdigest()}
                        for k, v in (info.items() if isinstance(info, dict) else []) if isinstance(v, dict)]
-        return message_event(msg, source_id, received_at, origin="sendgrid", position=where, field="headers.",
+        return self._event(msg, source_id, received_at, origin="sendgrid", position=where, field="headers.",
                              text=nfc(text), attachments=attachments[:MAX_ATTACHMENTS],
                              attachment_count=len(attachments))
 
@@ -227,7 +231,7 @@ class EmailConnector(Connector):
         where = f"webhook:mailgun/{_field_text(fields, 'token')[:64]}"
         if "body-mime" in fields:
             raw = fields["body-mime"]
-            return message_event(parse_message(raw, "body-mime."), source_id, received_at, origin="mailgun",
+            return self._event(parse_message(raw, "body-mime."), source_id, received_at, origin="mailgun",
                                  position=where, field="body-mime.", raw_body=body_bytes(raw))
         pairs = _json_field(fields, "message-headers")
         if pairs is None:
@@ -242,7 +246,7 @@ class EmailConnector(Connector):
         msg = _message_from_pairs([(p[0], p[1]) for p in pairs], "message-headers")
         text = _field_text(fields, "body-plain") or html_to_text(_field_text(fields, "body-html"))
         count = _field_text(fields, "attachment-count")
-        return message_event(msg, source_id, received_at, origin="mailgun", position=where,
+        return self._event(msg, source_id, received_at, origin="mailgun", position=where,
                              field="message-headers.", text=nfc(text), attachments=[],
                              attachment_count=int(count) if count.isdigit() else 0)
 
@@ -250,7 +254,7 @@ class EmailConnector(Connector):
         doc = decode_json_object(body)
         if isinstance(doc.get("RawEmail"), str) and doc["RawEmail"].strip():
             raw = doc["RawEmail"].encode("utf-8")
-            return message_event(parse_message(raw, "RawEmail."), source_id, received_at, origin="postmark",
+            return self._event(parse_message(raw, "RawEmail."), source_id, received_at, origin="postmark",
                                  position=f"webhook:postmark/{doc.get('MessageID', '')}", field="RawEmail.",
                                  raw_body=body_bytes(raw))
         headers = doc.get("Headers") or []
@@ -288,10 +292,14 @@ class EmailConnector(Connector):
             attachments.append({"filename": str(att.get("Name", "")),
                                 "content_type": str(att.get("ContentType", "")),
                                 "size": len(content), "sha256": hashlib.sha256(content).hexdigest()})
-        return message_event(msg, source_id, received_at, origin="postmark",
+        return self._event(msg, source_id, received_at, origin="postmark",
                              position=f"webhook:postmark/{doc.get('MessageID', '')}",
                              text=nfc(str(text)), attachments=attachments[:MAX_ATTACHMENTS],
                              attachment_count=len(attachments))
+
+    def _event(self, msg: EmailMessage, source_id: str, received_at: datetime, **kwargs: Any) -> CloudEvent:
+        return message_event(msg, source_id, received_at, unsubscribe_addresses=self.unsubscribe_addresses,
+                             **kwargs)
 
     def kafka_key(self, event: CloudEvent) -> str:
         """The sender's address (lower-cased), so one person's mail stays in order."""
@@ -308,6 +316,13 @@ class EmailConnector(Connector):
                                             "subject", "attachments", "attachment_count", "date_quality",
                                             "defects", "source_position")}
         payload["text"] = text[:10_000]
+        attributes: dict[str, str] = {}
+        # An unsubscribe request (connectors/email_unsubscribe.py) is a statement about email marketing:
+        # resolver/consent.py reads `email_subscribed`; `email_unsubscribe_by` says how it was recognised.
+        unsubscribe_by = ("address" if data.get("unsubscribe_recipient")
+                          else "subject" if is_unsubscribe_subject(subject) else None)
+        if unsubscribe_by is not None:
+            attributes = {"email_subscribed": "false", "email_unsubscribe_by": unsubscribe_by}
         return RawContact(
             channel=self.channel,
             source=f"email:{event.source.rsplit('/', 1)[-1]}",
@@ -317,6 +332,7 @@ class EmailConnector(Connector):
             interaction_kind="email",
             name=sender.get("name") or None,
             emails=[sender["address"]],
+            attributes=attributes,
             summary=(f"{subject} — {snippet}" if subject and snippet
                      else subject or snippet or "(no subject)")[:280],
             payload=payload,

@@ -13,19 +13,20 @@ import hashlib
 import mailbox
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from email import policy
 from email.header import decode_header, make_header
 from email.errors import MessageError
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
-from email.utils import parseaddr
+from email.utils import getaddresses, parseaddr
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, cast
 
 from connectors.base import VN_TZ
+from connectors.email_unsubscribe import unsubscribe_recipient
 from schema.errors import MalformedPayload
 from schema.events import CloudEvent
 
@@ -206,6 +207,28 @@ def _raw_header(msg: Message, name: str) -> str | None:
     return None
 
 
+def _envelope_recipients(msg: Message) -> list[str]:
+    """Delivered-To / X-Original-To (added by the receiving MTA): the recipient when the address was a
+    Bcc or an alias. Unstructured headers to the parser, so split here; a broken one counts for nothing."""
+    out: list[str] = []
+    for name in ("Delivered-To", "X-Original-To"):
+        try:
+            values = [str(v) for v in msg.get_all(name) or []]
+            out += [addr for _, addr in getaddresses(values) if "@" in addr]
+        except PARSER_ERRORS:
+            continue
+    return out
+
+
+def _auto_submitted(msg: Message) -> bool:
+    """RFC 3834: anything but `Auto-Submitted: no` (or none) was sent by a program, not the person."""
+    try:
+        value = msg.get("Auto-Submitted")
+        return value is not None and str(value).split(";", 1)[0].strip().lower() != "no"
+    except PARSER_ERRORS:
+        return False
+
+
 def _ids(value: str | None) -> list[str]:
     return MSGID.findall(value or "")
 
@@ -264,9 +287,11 @@ def idempotency_key(message_id: str | None, date: str | None, from_address: str,
 def message_event(msg: EmailMessage, source_id: str, received_at: datetime, *, origin: str,
                   position: str, field: str = "", raw_body: bytes | None = None,
                   text: str | None = None, attachments: list[dict[str, Any]] | None = None,
-                  attachment_count: int | None = None) -> CloudEvent:
+                  attachment_count: int | None = None,
+                  unsubscribe_addresses: Iterable[str] = ()) -> CloudEvent:
     """One CloudEvent from a parsed message. Parsed-field providers pass `text`/`attachments` directly;
-    `field` prefixes the names in errors (e.g. `email.` for SendGrid's raw field)."""
+    `field` prefixes the names in errors (e.g. `email.` for SendGrid's raw field). A mail to one of
+    `unsubscribe_addresses` gets that address as `unsubscribe_recipient` (connectors/email_unsubscribe.py)."""
     for name in IDENTITY_HEADERS:
         try:
             for value in msg.get_all(name) or []:
@@ -320,6 +345,9 @@ def message_event(msg: EmailMessage, source_id: str, received_at: datetime, *, o
 
     message_id, date_raw, subject = clean(message_id), clean(date_raw), clean(subject)
     sender = clean(sender)
+    to, cc = _addresses(msg, "To"), _addresses(msg, "Cc")
+    unsubscribe_to = unsubscribe_recipient([a["address"] for a in to + cc] + _envelope_recipients(msg),
+                                           sender["address"], unsubscribe_addresses, _auto_submitted(msg))
     key = idempotency_key(message_id, date_raw, sender["address"], subject, canonical)
     return CloudEvent(
         id=f"email:{key}",
@@ -333,13 +361,13 @@ def message_event(msg: EmailMessage, source_id: str, received_at: datetime, *, o
             "origin": origin, "source_position": position, "idempotency_key": key,
             "date_quality": date_quality, "from": sender,
             "sender": next(iter(_addresses(msg, "Sender")), None),
-            "reply_to": _addresses(msg, "Reply-To"), "to": _addresses(msg, "To"), "cc": _addresses(msg, "Cc"),
+            "reply_to": _addresses(msg, "Reply-To"), "to": to, "cc": cc,
             "subject": subject, "message_id": message_id, "in_reply_to": in_reply_to,
             "references": references,
             "thread_root": references[0] if references else in_reply_to[0] if in_reply_to else message_id,
             "text": text, "body_kind": body_kind, "charset": charset,
             "attachments": attachments, "attachment_count": attachment_count or len(attachments),
-            "defects": defects,
+            "defects": defects, "unsubscribe_recipient": unsubscribe_to,
         }),
     )
 
@@ -362,15 +390,17 @@ def body_bytes(raw: bytes) -> bytes:
 
 
 def events_from_eml(data: bytes, source_id: str, received_at: datetime, *, origin: str = "eml",
-                    position: str | None = None) -> list[CloudEvent]:
+                    position: str | None = None,
+                    unsubscribe_addresses: Iterable[str] = ()) -> list[CloudEvent]:
     """One .eml file (one RFC 5322 message, read in binary mode) -> its event."""
     msg = parse_message(data)
     return [message_event(msg, source_id, received_at, origin=origin, position=position or f"eml:{source_id}",
-                          raw_body=body_bytes(data))]
+                          raw_body=body_bytes(data), unsubscribe_addresses=unsubscribe_addresses)]
 
 
-def iter_mbox(path: str | Path, source_id: str, received_at: datetime) -> Iterator[
-        tuple[int, CloudEvent | MalformedPayload]]:
+def iter_mbox(path: str | Path, source_id: str, received_at: datetime, *,
+              unsubscribe_addresses: Iterable[str] = ()
+              ) -> Iterator[tuple[int, CloudEvent | MalformedPayload]]:
     """(index, event or the error naming `message[i].<field>`) for every message: bad ones are reported,
     not fatal. CPython reads mboxo and does not unquote `>From ` lines (reference note §5)."""
     box = mailbox.mbox(str(path), create=False)
@@ -379,17 +409,19 @@ def iter_mbox(path: str | Path, source_id: str, received_at: datetime) -> Iterat
             raw = box.get_bytes(key)
             try:
                 yield index, events_from_eml(raw, source_id, received_at, origin="mbox",
-                                             position=f"mbox:{Path(path).name}#{index}")[0]
+                                             position=f"mbox:{Path(path).name}#{index}",
+                                             unsubscribe_addresses=unsubscribe_addresses)[0]
             except MalformedPayload as exc:
                 yield index, MalformedPayload(f"message[{index}].{exc.field}", exc.reason)
     finally:
         box.close()
 
 
-def events_from_mbox(path: str | Path, source_id: str, received_at: datetime) -> list[CloudEvent]:
+def events_from_mbox(path: str | Path, source_id: str, received_at: datetime, *,
+                     unsubscribe_addresses: Iterable[str] = ()) -> list[CloudEvent]:
     """Every message of an mbox file; the first bad one raises MalformedPayload(`message[i].<field>`)."""
     events = []
-    for _, item in iter_mbox(path, source_id, received_at):
+    for _, item in iter_mbox(path, source_id, received_at, unsubscribe_addresses=unsubscribe_addresses):
         if isinstance(item, MalformedPayload):
             raise item
         events.append(item)

@@ -110,7 +110,7 @@ async def poll_once(settings: Settings, publisher: RawPublisher, *, batch_size: 
         raise ConfigError("HOPNHAT_DATABASE_URL is not set (the checkpoint lives in PostgreSQL)")
     source = checkpoint_source(settings)
     saved = await asyncio.to_thread(load_checkpoint, database_url, source) or {}
-    connector = EmailConnector()
+    connector = EmailConnector(**settings.connector_options("email"))
     topic = settings.topic(connector.topic())
     conn = await asyncio.to_thread(_connect, settings)
     try:
@@ -130,7 +130,8 @@ async def poll_once(settings: Settings, publisher: RawPublisher, *, batch_size: 
             for uid, raw in messages:
                 position = f"{source}/{uidvalidity}/{uid}"
                 try:
-                    for event in events_from_eml(raw, "imap", now, origin="imap", position=position):
+                    for event in events_from_eml(raw, "imap", now, origin="imap", position=position,
+                                                 unsubscribe_addresses=connector.unsubscribe_addresses):
                         records.append((connector.kafka_key(event).encode(), event.model_dump_json().encode()))
                 except MalformedPayload as exc:
                     log.warning("dead-lettered channel=email position=%s field=%s", position, exc.field)

@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     imap_mailbox: str = Field(default="INBOX", description="Mailbox to poll (read-only: EXAMINE, BODY.PEEK)")
     imap_ssl: bool = Field(default=True, description="IMAP over TLS (IMAP4_SSL)")
     imap_poll_interval_s: float = Field(default=60.0, gt=0, description="Seconds between polling passes")
+    email_unsubscribe_addresses: list[str] = Field(
+        default_factory=list,
+        description="Mail sent to one of these addresses (the mailto: of your List-Unsubscribe header) is an "
+                    "unsubscribe from email marketing by its From address, whatever its subject, e.g. "
+                    "'[\"huy-dang-ky@shop.vn\"]' (docs/connectors/email.md)")
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = Field(
         default="json", description="json: one JSON object per line (hopnhat/logs.py); text: for a terminal")
@@ -136,6 +141,13 @@ class Settings(BaseSettings):
         data["imap_password"] = "**********" if self.imap_password else None
         data["suppression_salt"] = "**********" if self.suppression_salt else None
         return data
+
+    def connector_options(self, channel: str) -> dict[str, Any]:
+        """Keyword arguments of a channel's connector that come from settings (email: its unsubscribe
+        addresses); a connector without any takes none."""
+        if channel == "email":
+            return {"unsubscribe_addresses": tuple(self.email_unsubscribe_addresses)}
+        return {}
 
     def secret(self, channel: str, source_id: str) -> SecretStr | None:
         return self.secrets.get(channel, {}).get(source_id)

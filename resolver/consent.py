@@ -6,9 +6,11 @@ attributes and this module turns it into statements (channel, purpose, granted) 
 - a web form's consent fields (`consent_marketing=1`, `consent_cskh=0` ...) -> `consent_<purpose>`
 - a Zalo OA follow / unfollow -> `zalo_following` true / false: may the OA send the person messages
   (marketing; customer care inside a conversation the person opened needs no follow)
+- an email unsubscribe request (a reply to a List-Unsubscribe mailto:, or mail to the business's
+  unsubscribe address; connectors/email_unsubscribe.py) -> `email_subscribed` false: no marketing
+  mail. Nothing sets it true: a "subscribe" mail's sender is not authenticated.
 
-The latest statement per (channel, purpose) wins on the golden record. Email unsubscribes are not
-captured yet: no connector receives them.
+The latest statement per (channel, purpose) wins on the golden record.
 """
 
 from __future__ import annotations
@@ -50,6 +52,6 @@ def consent_statements(*, channel: str, source: str, event_id: str, at: datetime
         if key.startswith("consent_") and len(key) > 8:
             purpose = key[8:].lower()
             out.append(ConsentStatement(channel, PURPOSES.get(purpose, purpose), flag == TRUE, source, event_id, at))
-        elif key == "zalo_following":
+        elif key in ("zalo_following", "email_subscribed"):
             out.append(ConsentStatement(channel, "marketing", flag == TRUE, source, event_id, at))
     return out

@@ -42,10 +42,10 @@ def secret_for(settings: Settings, connector: Connector, source_id: str, body: b
     return secret.get_secret_value().encode("utf-8")
 
 
-def connector_for(channel: str) -> Connector:
+def connector_for(channel: str, settings: Settings) -> Connector:
     if channel not in REGISTRY:
         raise UnknownSource(f"unknown channel {channel!r}; known: {', '.join(sorted(REGISTRY))}")
-    return load_connector(channel)
+    return load_connector(channel, **settings.connector_options(channel))
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -85,7 +85,7 @@ def build_router(settings: Settings) -> APIRouter:
 
     @router.post("/webhooks/{channel}/{source_id}", summary="Receive a signed webhook from a channel")
     async def receive(channel: str, source_id: str, request: Request) -> JSONResponse:
-        connector = connector_for(channel)
+        connector = connector_for(channel, settings)
         if not settings.has_source(channel, source_id):
             raise UnknownSource(f"no secret configured for {channel} source {source_id!r}")
         body = await read_body(request, settings.channel_max_body_bytes.get(channel, settings.max_body_bytes))
@@ -116,7 +116,7 @@ def build_router(settings: Settings) -> APIRouter:
     @router.get("/webhooks/{channel}/{source_id}", summary="Answer a channel's subscription handshake",
                 response_class=PlainTextResponse)
     async def handshake(channel: str, source_id: str, request: Request) -> PlainTextResponse:
-        connector = connector_for(channel)
+        connector = connector_for(channel, settings)
         if not isinstance(connector, SubscriptionHandshake):
             raise UnknownSource(f"channel {channel!r} has no subscription handshake")
         token = settings.verify_token(channel, source_id)
