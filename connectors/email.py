@@ -46,7 +46,7 @@ from connectors.email_message import (
     nfc,
     parse_message,
 )
-from connectors.email_unsubscribe import is_unsubscribe_subject
+from connectors.email_unsubscribe import ONE_CLICK_TYPE, is_unsubscribe_subject
 from schema.contact import RawContact
 from schema.errors import InvalidSignature, MalformedPayload, UnknownSource
 from schema.events import CloudEvent
@@ -306,6 +306,8 @@ class EmailConnector(Connector):
         return event.subject or event.id
 
     def extract(self, event: CloudEvent) -> RawContact:
+        if event.type == ONE_CLICK_TYPE:
+            return self._one_click_contact(event)
         data = event.data
         sender: dict[str, str] = data["from"]
         text: str = data.get("text") or ""
@@ -337,3 +339,14 @@ class EmailConnector(Connector):
                      else subject or snippet or "(no subject)")[:280],
             payload=payload,
         )
+
+    def _one_click_contact(self, event: CloudEvent) -> RawContact:
+        """An RFC 8058 one-click POST (hopnhat/http/unsubscribe.py): the address it was signed for
+        unsubscribes from marketing mail at the time of the POST."""
+        data = event.data
+        return RawContact(
+            channel=self.channel, source="email:one-click", source_record_id=event.id, occurred_at=event.time,
+            received_at=event.hopnhatreceived, interaction_kind="email_unsubscribe", emails=[data["address"]],
+            attributes={"email_subscribed": "false", "email_unsubscribe_by": "one-click"},
+            summary=f"One-click unsubscribe (RFC 8058) from mail sent on {data['sent_on']}",
+            payload={k: data.get(k) for k in ("origin", "sent_on", "source_position")})

@@ -5,7 +5,10 @@ A person unsubscribes from a business's marketing mail in two ways hopnhat can s
 * replying to the RFC 2369 `List-Unsubscribe: <mailto:...?subject=unsubscribe>` of a newsletter: the
   mail client sends a message whose whole subject is the one the mailto: asked for;
 * writing to the business's unsubscribe address (`HOPNHAT_EMAIL_UNSUBSCRIBE_ADDRESSES`), whatever the
-  subject: some clients drop the mailto:'s subject, people write their own.
+  subject: some clients drop the mailto:'s subject, people write their own;
+* RFC 8058 one-click: the mailbox provider POSTs `List-Unsubscribe=One-Click` to the https: URI of the
+  header; the URI carries `one_click_token` (the address and the day the mail was sent, signed with
+  HMAC-SHA256 under `HOPNHAT_EMAIL_UNSUBSCRIBE_KEY`), and `one_click_event` makes the raw event.
 
 Either way the person is the `From` address and the statement is "no marketing over email"
 (resolver/consent.py turns the connector's `email_subscribed=false` into it). A mail asking to
@@ -21,9 +24,20 @@ list or recipient id in the mailto: subject). A subject that merely contains the
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+import hmac
 import re
 import unicodedata
 from collections.abc import Iterable
+from datetime import UTC, date, datetime
+
+from schema.errors import InvalidSignature
+from schema.events import CloudEvent
+
+ONE_CLICK_TYPE = "vn.hopnhat.email.one_click_unsubscribe"
+ONE_CLICK_BODY = "List-Unsubscribe=One-Click"
 
 # Folded forms. English: what RFC 2369 mailto: links and listserv tradition use. Vietnamese: "cancel
 # the registration (to receive mail/news)", "refuse to receive email", "stop receiving" — with both
@@ -70,3 +84,57 @@ def unsubscribe_recipient(recipients: Iterable[str], sender: str, addresses: Ite
     if not configured or auto_submitted or sender.lower() in configured:
         return None
     return next((r.lower() for r in recipients if r.lower() in configured), None)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def one_click_token(key: bytes, address: str, sent_on: date) -> str:
+    """`<address and day, base64url>.<HMAC-SHA256 of them, 128 bits>`: the last path segment of the
+    one-click URI. The day makes each day's mailing its own token, so a person who consented again
+    after an unsubscribe and then clicks a newer mail's link makes a new statement, while a provider's
+    retried POST of the same link is one event."""
+    payload = f"{address.strip()}\n{sent_on.isoformat()}".encode()
+    return f"{_b64(payload)}.{_b64(hmac.new(key, payload, hashlib.sha256).digest()[:16])}"
+
+
+def read_one_click_token(key: bytes, token: str) -> tuple[str, date]:
+    """(address, day sent) of a token this key signed; InvalidSignature (401) for any other."""
+    payload_b64, _, mac_b64 = token.partition(".")
+    try:
+        payload, mac = _unb64(payload_b64), _unb64(mac_b64)
+    except (binascii.Error, ValueError) as exc:
+        raise InvalidSignature("one-click token is not base64url") from exc
+    if not hmac.compare_digest(mac, hmac.new(key, payload, hashlib.sha256).digest()[:16]):
+        raise InvalidSignature("one-click token was not signed with the configured key")
+    address, _, day = payload.decode("utf-8", "replace").partition("\n")
+    try:
+        return address, date.fromisoformat(day)
+    except ValueError as exc:  # signed by us, so only a token from a changed format gets here
+        raise InvalidSignature("one-click token has no valid day") from exc
+
+
+def list_unsubscribe_headers(key: bytes, address: str, sent_on: date, base_url: str,
+                             mailto: str | None = None) -> dict[str, str]:
+    """`List-Unsubscribe` (RFC 2369: the https: one-click URI, then the mailto: if there is an unsubscribe
+    address) and `List-Unsubscribe-Post` (RFC 8058) for one outgoing mail to `address`."""
+    if not address.strip() or "@" not in address or any(ch.isspace() for ch in address.strip()):
+        raise ValueError(f"not an email address: {address!r}")
+    uri = f"{base_url.rstrip('/')}/unsubscribe/email/{one_click_token(key, address, sent_on)}"
+    targets = [f"<{uri}>"] + ([f"<mailto:{mailto}?subject=unsubscribe>"] if mailto else [])
+    return {"List-Unsubscribe": ", ".join(targets), "List-Unsubscribe-Post": ONE_CLICK_BODY}
+
+
+def one_click_event(address: str, sent_on: date, received_at: datetime) -> CloudEvent:
+    """The raw.email event of one verified one-click POST; its id depends on the token's content only."""
+    key = hashlib.sha256(f"one-click|{address.lower()}|{sent_on.isoformat()}".encode()).hexdigest()[:40]
+    return CloudEvent(
+        id=f"email:one-click:{key}", source="/email/one-click", type=ONE_CLICK_TYPE, subject=address.lower(),
+        time=received_at.astimezone(UTC), hopnhatchannel="email", hopnhatreceived=received_at,
+        data={"origin": "one-click", "address": address, "sent_on": sent_on.isoformat(),
+              "source_position": "http:one-click"})

@@ -35,7 +35,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
                      for ch, by_source in getattr(settings, name).items()}
         elif name == "facebook_page_tokens":
             value = {page: token.get_secret_value() for page, token in settings.facebook_page_tokens.items()}
-        elif name in ("imap_password", "suppression_salt") and getattr(settings, name) is not None:
+        elif name in ("imap_password", "suppression_salt", "email_unsubscribe_key") and \
+                getattr(settings, name) is not None:
             value = getattr(settings, name).get_secret_value()
         env[f"HOPNHAT_{name.upper()}"] = json.dumps(value) if isinstance(value, dict | list) else str(value)
     return env

@@ -83,6 +83,10 @@ class Settings(BaseSettings):
         description="Mail sent to one of these addresses (the mailto: of your List-Unsubscribe header) is an "
                     "unsubscribe from email marketing by its From address, whatever its subject, e.g. "
                     "'[\"huy-dang-ky@shop.vn\"]' (docs/connectors/email.md)")
+    email_unsubscribe_key: SecretStr | None = Field(
+        default=None,
+        description="HMAC key of RFC 8058 one-click unsubscribe links (`hopnhat unsubscribe-headers`, "
+                    "POST /unsubscribe/email/<token>); unset = that endpoint answers 404")
     log_level: str = "INFO"
     log_format: Literal["json", "text"] = Field(
         default="json", description="json: one JSON object per line (hopnhat/logs.py); text: for a terminal")
@@ -140,6 +144,7 @@ class Settings(BaseSettings):
         data["facebook_page_tokens"] = {page: "**********" for page in self.facebook_page_tokens}
         data["imap_password"] = "**********" if self.imap_password else None
         data["suppression_salt"] = "**********" if self.suppression_salt else None
+        data["email_unsubscribe_key"] = "**********" if self.email_unsubscribe_key else None
         return data
 
     def connector_options(self, channel: str) -> dict[str, Any]:

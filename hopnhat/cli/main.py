@@ -32,6 +32,7 @@ from hopnhat.cli import (
     show_config,
     status,
     unmerge,
+    unsubscribe_headers,
 )
 from hopnhat.logs import setup_logging
 from hopnhat.settings import load_settings
@@ -76,6 +77,7 @@ def cli(ctx: click.Context, debug: bool, log_format: str | None) -> None:
     Operations:
       hopnhat backup --out DIR   the store and the worker group's offsets; `hopnhat restore DIR`
       hopnhat erase --identifier phone:0912345678    a person's PII out, their events kept out
+      hopnhat unsubscribe-headers --email A --base-url https://...   List-Unsubscribe for one mail
 
     Settings come from HOPNHAT_* environment variables and the YAML file in HOPNHAT_CONFIG
     (default ./hopnhat.yaml); `hopnhat config show` prints what is in force.
@@ -115,6 +117,7 @@ cli.add_command(dlq.dlq)
 cli.add_command(backup.backup_cmd)
 cli.add_command(backup.restore_cmd)
 cli.add_command(erase.erase)
+cli.add_command(unsubscribe_headers.unsubscribe_headers_cmd)
 
 
 def main(argv: list[str] | None = None) -> None:

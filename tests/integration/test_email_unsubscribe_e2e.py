@@ -1,7 +1,8 @@
 """Email unsubscribe end to end: customers who said yes to marketing on the web form later unsubscribe by
-mail (one replying to a List-Unsubscribe mailto:, one writing to the shop's unsubscribe address), through
-the real `hopnhat serve` + `hopnhat worker`; PostgreSQL, customers.profiles and the profile API then show
-email/marketing=no with the mail's event id, time and source, and the form's yes stays on webform.
+mail (one replying to a List-Unsubscribe mailto:, one writing to the shop's unsubscribe address) or by
+the RFC 8058 one-click button, through the real `hopnhat serve` + `hopnhat worker`; PostgreSQL,
+customers.profiles and the profile API then show email/marketing=no with the mail's event id, time and
+source, and the form's yes stays on webform.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
+from pydantic import SecretStr
 
 from connectors.base import VN_TZ
 from hopnhat.access import create_key
+from hopnhat.cli.unsubscribe_headers import unsubscribe_headers
 from hopnhat.processes import running_stack
 from hopnhat.settings import Settings
 from hopnhat.webform_client import encode_submission, signed_headers
@@ -29,13 +32,15 @@ from tests.integration.test_webhook_e2e import read_topic, wait_rows
 
 pytestmark = pytest.mark.integration
 UNSUB = "huy-dang-ky@shopmevabe.vn"
+ONE_CLICK_KEY = "a3f9c0d2e71b4c58"
 
 
 @pytest.fixture
 def stack(isolated_settings: Settings) -> Iterator[Settings]:
     s = (isolated_settings.with_secret("webform", "lien-he", "form-secret")
          .with_secret("email", "sendgrid", SG_SECRET)
-         .model_copy(update={"resolve_linger_s": 0.05, "email_unsubscribe_addresses": [UNSUB.upper()]}))
+         .model_copy(update={"resolve_linger_s": 0.05, "email_unsubscribe_addresses": [UNSUB.upper()],
+                             "email_unsubscribe_key": SecretStr(ONE_CLICK_KEY)}))
     ensure_topics(s)
     with running_stack(s, workers=1):
         yield s
@@ -122,3 +127,31 @@ def test_unsubscribe_mail_after_form_consent_shows_email_marketing_no(stack: Set
     assert consents(answer.json()["profile"]) == expected[thao]
     time.sleep(0.5)  # a wrongly duplicated interaction would show now
     assert wait_rows(stack.database_url, "SELECT count(*) FROM interactions", 5, timeout=0) == 4
+
+
+def test_one_click_unsubscribe_after_form_consent(stack: Settings) -> None:
+    form = post_form(stack, {"full_name": "Lê Minh Hoàng", "email": "hoang.le@example.vn",
+                             "consent_khuyen_mai": "1"}, "f-hoang")
+    assert form.status_code == 200, form.text
+    assert wait_rows(stack.database_url, "SELECT count(*) FROM interactions", 1) == 1
+    headers = unsubscribe_headers(settings=stack, address="hoang.le@example.vn",
+                                  base_url=f"https://{stack.http_host}:{stack.http_port}")
+    assert headers["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    uri = headers["List-Unsubscribe"].split(">", 1)[0].lstrip("<")
+    path = uri.split(str(stack.http_port), 1)[1]  # what the mailbox provider POSTs to, over plain http here
+    answers = [httpx.post(url(stack, path), content=b"List-Unsubscribe=One-Click", timeout=10,
+                          headers={"Content-Type": "application/x-www-form-urlencoded"}) for _ in range(2)]
+    assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+    [event_id] = {a.json()["events"][0]["id"] for a in answers}  # the provider's retry is the same event
+    assert wait_rows(stack.database_url, "SELECT count(*) FROM interactions", 2) == 2
+
+    customer = customers_by_identifier(stack.database_url)[("email", "hoang.le@example.vn")]
+    with psycopg.connect(stack.database_url) as conn:
+        [profile] = conn.execute("SELECT profile FROM customers WHERE id = %s", (customer,)).fetchone()
+        kinds = conn.execute("SELECT channel, kind FROM interactions ORDER BY channel").fetchall()
+    got = consents(profile)
+    assert got[("email", "marketing")] == (False, event_id, "email:one-click")
+    assert got[("webform", "marketing")][0] is True
+    assert kinds == [("email", "email_unsubscribe"), ("webform", "form_submission")]
+    time.sleep(0.5)
+    assert wait_rows(stack.database_url, "SELECT count(*) FROM interactions", 3, timeout=0) == 2

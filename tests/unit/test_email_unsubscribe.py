@@ -1,22 +1,34 @@
 """Unsubscribe requests in inbound mail (connectors/email_unsubscribe.py) become an email/marketing=no
-consent statement with the mail's provenance, through every front door of the email connector."""
+consent statement with the mail's provenance, through every front door of the email connector; RFC 8058
+one-click tokens, the List-Unsubscribe headers that carry them, and the endpoint's refusals."""
 
 from __future__ import annotations
 
 import json
 import mailbox
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from connectors import load_connector
 from connectors.email import EmailConnector, events_from_eml, events_from_mbox
-from connectors.email_unsubscribe import is_unsubscribe_subject, unsubscribe_recipient
+from connectors.email_unsubscribe import (
+    is_unsubscribe_subject,
+    one_click_event,
+    one_click_token,
+    read_one_click_token,
+    unsubscribe_recipient,
+)
+from hopnhat.cli.unsubscribe_headers import unsubscribe_headers
+from hopnhat.http.app import create_app
 from hopnhat.settings import Settings
 from resolver.normalise import Rejected, canonical_event
 from resolver.profile import ProfileBuilder
+from schema.errors import ConfigError, InvalidSignature
 from schema.events import CanonicalEvent, CloudEvent
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
@@ -173,3 +185,61 @@ def test_setting_from_env_var(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOPNHAT_EMAIL_UNSUBSCRIBE_ADDRESSES", json.dumps([UNSUB]))
     assert Settings().connector_options("email") == {"unsubscribe_addresses": (UNSUB,)}
     assert Settings().connector_options("zalo") == {}
+
+
+KEY = b"k-0f6c1e5b9a"
+SENT_ON = date(2026, 11, 23)
+
+
+def test_one_click_token_round_trip_and_refusals() -> None:
+    token = one_click_token(KEY, "thao.tran.1990@example.vn", SENT_ON)
+    assert read_one_click_token(KEY, token) == ("thao.tran.1990@example.vn", SENT_ON)
+    assert one_click_token(KEY, "thao.tran.1990@example.vn", date(2026, 12, 1)) != token  # next mailing
+    payload, mac = token.split(".")
+    other = one_click_token(KEY, "ngan.vo@example.vn", SENT_ON).split(".")[0]
+    for forged in (f"{other}.{mac}", f"{payload}.{mac[:-2]}AA", payload, "", "%%%.%%%"):
+        with pytest.raises(InvalidSignature):
+            read_one_click_token(KEY, forged)
+    with pytest.raises(InvalidSignature):
+        read_one_click_token(b"another-key", token)
+
+
+def test_list_unsubscribe_headers_for_one_mail() -> None:
+    settings = Settings(email_unsubscribe_key=SecretStr(KEY.decode()), email_unsubscribe_addresses=[UNSUB])
+    headers = unsubscribe_headers(settings=settings, address="thao.tran.1990@example.vn",
+                                  base_url="https://crm.shopmevabe.vn/", sent_on=SENT_ON)
+    token = one_click_token(KEY, "thao.tran.1990@example.vn", SENT_ON)
+    assert headers == {
+        "List-Unsubscribe": f"<https://crm.shopmevabe.vn/unsubscribe/email/{token}>, "
+                            f"<mailto:{UNSUB}?subject=unsubscribe>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"}
+    assert is_unsubscribe_subject("unsubscribe")  # what the mailto: makes the client send is understood
+    with pytest.raises(ConfigError, match="HOPNHAT_EMAIL_UNSUBSCRIBE_KEY"):
+        unsubscribe_headers(settings=Settings(), address="a@example.vn", base_url="https://x.vn")
+    with pytest.raises(ConfigError, match="https"):
+        unsubscribe_headers(settings=settings, address="a@example.vn", base_url="http://x.vn")
+
+
+def test_one_click_event_becomes_the_statement_with_its_provenance() -> None:
+    event = one_click_event("Thao.Tran.1990@example.vn", SENT_ON, NOW)
+    assert event.id == one_click_event("thao.tran.1990@example.vn", SENT_ON, NOW).id  # a retried POST
+    contact = EmailConnector().extract(event)
+    assert (contact.emails, contact.interaction_kind) == (["Thao.Tran.1990@example.vn"], "email_unsubscribe")
+    assert statements(event) == [{"channel": "email", "purpose": "marketing", "granted": False,
+                                  "source": "email:one-click", "event_id": event.id, "at": NOW.isoformat()}]
+
+
+def test_one_click_endpoint_refusals_never_touch_the_broker() -> None:
+    settings = Settings(email_unsubscribe_key=SecretStr(KEY.decode()), kafka_bootstrap="127.0.0.1:9")
+    token = one_click_token(KEY, "thao.tran.1990@example.vn", SENT_ON)
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    with TestClient(create_app(settings)) as client:
+        forged = client.post(f"/unsubscribe/email/{token[:-3]}AAA", content=b"List-Unsubscribe=One-Click",
+                             headers=form)
+        assert forged.status_code == 401
+        wrong = client.post(f"/unsubscribe/email/{token}", content=b"List-Unsubscribe=Yes", headers=form)
+        assert (wrong.status_code, wrong.json()["field"]) == (400, "List-Unsubscribe")
+        assert client.get(f"/unsubscribe/email/{token}").status_code == 405  # link scanners: no unsubscribe
+    with TestClient(create_app(Settings(kafka_bootstrap="127.0.0.1:9"))) as client:
+        off = client.post(f"/unsubscribe/email/{token}", content=b"List-Unsubscribe=One-Click", headers=form)
+        assert off.status_code == 404
