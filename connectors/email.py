@@ -8,6 +8,8 @@ Front doors (docs/connectors/email.md; facts in the team's email reference note)
   `sendgrid-oauth:<bearer token>`, `mailgun:<webhook signing key>`, `postmark:<user>:<password>`.
 * `events_from_eml`, `events_from_mbox` / `iter_mbox` for file imports (connectors/email_message.py,
   re-exported here); hopnhat/imap_poller.py for IMAP.
+* `POST /unsubscribe/email/{token}` (hopnhat/http/unsubscribe.py): RFC 8058 one-click unsubscribes,
+  events of type `ONE_CLICK_TYPE` (connectors/email_unsubscribe.py), extracted by `_one_click_contact`.
 
 The event id is the reference note's §7 key: a hash of the Message-ID plus origin fields (Date,
 From address, Subject), or of the canonical headers and body when there is no Message-ID, so the

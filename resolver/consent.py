@@ -6,9 +6,9 @@ attributes and this module turns it into statements (channel, purpose, granted) 
 - a web form's consent fields (`consent_marketing=1`, `consent_cskh=0` ...) -> `consent_<purpose>`
 - a Zalo OA follow / unfollow -> `zalo_following` true / false: may the OA send the person messages
   (marketing; customer care inside a conversation the person opened needs no follow)
-- an email unsubscribe request (a reply to a List-Unsubscribe mailto:, or mail to the business's
-  unsubscribe address; connectors/email_unsubscribe.py) -> `email_subscribed` false: no marketing
-  mail. Nothing sets it true: a "subscribe" mail's sender is not authenticated.
+- an email unsubscribe (a reply to a List-Unsubscribe mailto:, mail to the business's unsubscribe
+  address, an RFC 8058 one-click POST; connectors/email_unsubscribe.py) -> `email_subscribed` false:
+  no marketing mail. Nothing sets it true: a "subscribe" mail's sender is not authenticated.
 
 The latest statement per (channel, purpose) wins on the golden record.
 """

@@ -185,6 +185,8 @@ def test_setting_from_env_var(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOPNHAT_EMAIL_UNSUBSCRIBE_ADDRESSES", json.dumps([UNSUB]))
     assert Settings().connector_options("email") == {"unsubscribe_addresses": (UNSUB,)}
     assert Settings().connector_options("zalo") == {}
+    monkeypatch.setenv("HOPNHAT_EMAIL_UNSUBSCRIBE_KEY", "k-0f6c1e5b9a")
+    assert Settings().masked()["email_unsubscribe_key"] == "**********"  # `hopnhat config show`
 
 
 KEY = b"k-0f6c1e5b9a"
