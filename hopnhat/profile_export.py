@@ -142,8 +142,11 @@ WRITERS = {ExportFormat.csv: _write_csv, ExportFormat.xlsx: _write_xlsx, ExportF
 
 
 def export_profiles(*, database_url: str, caller: Caller, out: Path, format: ExportFormat,  # noqa: A002
-                    masked: bool) -> ExportReport:
-    """Write every live golden record to `out` after the role check; audit the export once written."""
+                    masked: bool, via: str = "cli", file_name: str | None = None) -> ExportReport:
+    """Write every live golden record to `out` after the role check; audit the export once written.
+
+    `via` ("cli" or "http") and `file_name` (the name the person receives, when `out` is a server's
+    temporary file) go into the audit row."""
     check_export_allowed(caller, masked=masked)
     try:
         rows = WRITERS[format](out, _profiles(database_url, masked=masked))
@@ -152,6 +155,6 @@ def export_profiles(*, database_url: str, caller: Caller, out: Path, format: Exp
         raise
     audit.record_export(database_url=database_url, caller=caller,
                         query={"what": "profiles", "format": format.value, "masked": masked, "rows": rows,
-                               "file": out.name},
+                               "file": file_name or out.name, "via": via},
                         fields=[c for c in COLUMNS if masked is False or c not in PII_COLUMNS])
     return ExportReport(path=out, rows=rows, format=format, masked=masked)

@@ -102,6 +102,12 @@ class Settings(BaseSettings):
         default="required",
         description="required: the profile API needs an API key (`hopnhat keys create`); off: open, "
                     "for a closed development machine only (docs/SECURITY.md)")
+    api_url: str | None = Field(
+        default=None, description="Base URL of a running `hopnhat serve` (http://crm.local:8080) that "
+                                  "`hopnhat remote ...` talks to instead of PostgreSQL")
+    api_key: SecretStr | None = Field(
+        default=None, description="Your API key (hn_...): `hopnhat remote` sends it; `hopnhat export` and "
+                                  "`hopnhat erase` name it in the audit log (`hopnhat keys create`)")
     worker_metrics_port: int = Field(
         default=9464, ge=0,
         description="Port of a worker's Prometheus /metrics; when taken, the next free one of the following "
@@ -145,6 +151,7 @@ class Settings(BaseSettings):
         data["imap_password"] = "**********" if self.imap_password else None
         data["suppression_salt"] = "**********" if self.suppression_salt else None
         data["email_unsubscribe_key"] = "**********" if self.email_unsubscribe_key else None
+        data["api_key"] = "**********" if self.api_key else None
         return data
 
     def connector_options(self, channel: str) -> dict[str, Any]:
@@ -153,6 +160,10 @@ class Settings(BaseSettings):
         if channel == "email":
             return {"unsubscribe_addresses": tuple(self.email_unsubscribe_addresses)}
         return {}
+
+    def api_key_value(self) -> str | None:
+        """The API key in plain text, for the one place that sends or checks it (never to print)."""
+        return self.api_key.get_secret_value() if self.api_key else None
 
     def secret(self, channel: str, source_id: str) -> SecretStr | None:
         return self.secrets.get(channel, {}).get(source_id)

@@ -33,7 +33,7 @@ def erase(identifier: str, api_key: str | None, yes: bool, as_json: bool) -> Non
 
     settings = load_settings()
     caller = (UNAUTHENTICATED if settings.api_auth == "off" or not settings.database_url
-              else authenticate_key(database_url=settings.database_url, key=api_key))
+              else authenticate_key(database_url=settings.database_url, key=api_key or settings.api_key_value()))
     if not caller.can(Permission.admin):
         raise AccessDenied(f"role {caller.role.value} lacks the admin permission erasure needs")
     if not yes:

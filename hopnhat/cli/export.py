@@ -76,7 +76,7 @@ def profiles(fmt: str, out_path: Path, masked: bool, api_key: str | None, as_jso
     if not settings.database_url:
         raise ConfigError("HOPNHAT_DATABASE_URL is not set (looked in the environment and the config file)")
     caller = (UNAUTHENTICATED if settings.api_auth == "off"
-              else authenticate_key(database_url=settings.database_url, key=api_key))
+              else authenticate_key(database_url=settings.database_url, key=api_key or settings.api_key_value()))
     report = export_profiles(database_url=settings.database_url, caller=caller, out=out_path,
                              format=ExportFormat(fmt), masked=masked)
     if as_json:

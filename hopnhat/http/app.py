@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 import hopnhat
-from hopnhat.http import console, console_login, erasure, ops, profiles, unsubscribe
+from hopnhat.http import console, console_login, erasure, exports, ops, profiles, unsubscribe
 from hopnhat.http.publisher import RawPublisher
 from hopnhat.http.webhooks import build_router
 from hopnhat.metrics import WebhookMetricsMiddleware
@@ -46,6 +46,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(console.router)
     app.include_router(console_login.router)
     app.include_router(erasure.router)
+    app.include_router(exports.router)
     app.include_router(ops.build_router(settings))
     app.include_router(unsubscribe.build_router(settings))
     app.add_middleware(WebhookMetricsMiddleware)

@@ -95,7 +95,7 @@ def test_engineer_exports_every_live_customer_unmasked_and_it_is_audited(store, 
     assert by_name["Trần Văn Bình"]["consents"] in ("", None)
     [(key_id, role, action, query, fields)] = _audit(store)
     assert (key_id, role, action) == (key.key_id, "engineer", "export")
-    assert query == {"what": "profiles", "format": fmt, "masked": False, "rows": 3, "file": out.name}
+    assert query == {"what": "profiles", "format": fmt, "masked": False, "rows": 3, "file": out.name, "via": "cli"}
     assert "phones" in fields and "emails" in fields
 
 
