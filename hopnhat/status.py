@@ -119,6 +119,25 @@ class StatusReport:
         }
 
 
+def report_from_dict(data: dict[str, Any]) -> StatusReport:
+    """A report back from its JSON (`GET /v1/status`), so `hopnhat remote status` prints the same screen."""
+    from hopnhat.offsets import PartitionLag
+
+    db = data.get("database")
+    return StatusReport(
+        generated_at=datetime.fromisoformat(data["generated_at"]),
+        problems=list(data.get("problems", [])), warnings=list(data.get("warnings", [])),
+        lag=[PartitionLag(**row) for row in data.get("lag", [])],
+        rates=[Rate(**r) for r in data.get("rates", [])],
+        dlq=[DlqDepth(**d) for d in data.get("dlq", [])],
+        database=DatabaseFigures(**db) if db else None,
+        last_event=[LastEvent(channel=e["channel"], at=datetime.fromisoformat(e["at"]),
+                              stored_at=datetime.fromisoformat(e["stored_at"])) for e in data.get("last_event", [])],
+        quality=[QualityRow(**q) for q in data.get("quality", [])],
+        thresholds=dict(data.get("thresholds", {})),
+    )
+
+
 def _database(report: StatusReport, database_url: str) -> None:
     from hopnhat.migrate import head_revision
 

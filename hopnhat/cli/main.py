@@ -2,7 +2,8 @@
 
 Exit codes: 0 ok, 1 failure, 2 bad configuration, 3 broker unavailable, 4 database unavailable,
 5 an embedded service failed to start, 6 access denied (API key missing, revoked or
-its role lacks the permission), 130 interrupted. Tracebacks only with --debug.
+its role lacks the permission), 7 the API did not answer or is not ready (`hopnhat remote`),
+130 interrupted. Tracebacks only with --debug.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from hopnhat.cli import (
     migrate,
     normalise,
     quality,
+    remote,
     replay,
     resolve,
     review,
@@ -74,6 +76,9 @@ def cli(ctx: click.Context, debug: bool, log_format: str | None) -> None:
       hopnhat export clusters --out clusters.csv    source, source_record_id, customer_id
     Access:
       hopnhat keys create --role analyst --name BI     API keys with roles (docs/SECURITY.md)
+    With an API key instead of database credentials (HOPNHAT_API_URL, HOPNHAT_API_KEY):
+      hopnhat remote lookup 0912.345.678    also: search, profile, timeline, explain, status, erase
+      hopnhat remote export profiles --out khach-hang.csv --masked    your role, masked and audited
     Operations:
       hopnhat backup --out DIR   the store and the worker group's offsets; `hopnhat restore DIR`
       hopnhat erase --identifier phone:0912345678    a person's PII out, their events kept out
@@ -118,6 +123,7 @@ cli.add_command(backup.backup_cmd)
 cli.add_command(backup.restore_cmd)
 cli.add_command(erase.erase)
 cli.add_command(unsubscribe_headers.unsubscribe_headers_cmd)
+cli.add_command(remote.remote)
 
 
 def main(argv: list[str] | None = None) -> None:
