@@ -62,7 +62,8 @@ def test_no_generated_request_to_the_customers_api_gets_a_server_error(api: Test
     assert any(200 in codes for codes in answered.values()), answered  # and not only refused
 
 
-def test_erasure_and_status_answer_generated_requests_without_a_server_error(isolated_settings: Settings) -> None:
+def test_erasure_status_and_export_answer_generated_requests_without_a_server_error(
+        isolated_settings: Settings) -> None:
     """The other operations a key reaches (an admin's): JSON bodies for POST /v1/erasures included."""
     assert isolated_settings.database_url
     key = create_key(database_url=isolated_settings.database_url, role="admin", name="schemathesis").key
@@ -70,10 +71,12 @@ def test_erasure_and_status_answer_generated_requests_without_a_server_error(iso
                     raise_server_exceptions=False) as api:
         schema = schemathesis.openapi.from_dict(api.get("/openapi.json").json())
         answered = {op: _fuzz(api, schema[path][op.split()[0]])
-                    for op, path in (("POST /v1/erasures", "/v1/erasures"), ("GET /v1/status", "/v1/status"))}
+                    for op, path in (("POST /v1/erasures", "/v1/erasures"), ("GET /v1/status", "/v1/status"),
+                                     ("GET /v1/exports/profiles", "/v1/exports/profiles"))}
     assert all(answered.values()), answered
     # bodies reached the erasure code (not only FastAPI's 422): random identifiers are refused there as 400
     assert 200 in answered["GET /v1/status"] and answered["POST /v1/erasures"] - {422}, answered
+    assert 200 in answered["GET /v1/exports/profiles"], answered
 
 
 def _fuzz(api: TestClient, operation: object) -> set[int]:
