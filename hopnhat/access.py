@@ -6,9 +6,10 @@ argon2) protects *passwords*, which people pick from a small space an attacker c
 of 256 random bits has no such space, so one SHA-256 is as strong as the key and keeps the check on
 every API request to microseconds.
 
-The CLI talks to PostgreSQL directly: whoever holds HOPNHAT_DATABASE_URL is already past any check
-this module could make, so `hopnhat keys` needs no key. Commands that hand PII to a person
+Most of the CLI talks to PostgreSQL directly: whoever holds HOPNHAT_DATABASE_URL is already past any
+check this module could make, so `hopnhat keys` needs no key. Commands that hand PII to a person
 (`hopnhat export`) still take a key, to know whom to write in the audit log and which role applies.
+`hopnhat remote ...` holds no database URL at all: it calls the API with a key (hopnhat/api_client.py).
 """
 
 from __future__ import annotations

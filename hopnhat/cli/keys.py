@@ -1,4 +1,5 @@
-"""`hopnhat keys create|list|revoke`: API keys for the profile API, the console and `hopnhat export`.
+"""`hopnhat keys create|list|revoke`: API keys for the profile API, the console, `hopnhat remote` and
+`hopnhat export`.
 
 Runs against HOPNHAT_DATABASE_URL directly (holding the database URL already means full access), so
 it needs no key itself. Roles and permissions: docs/SECURITY.md.
