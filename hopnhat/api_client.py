@@ -24,6 +24,9 @@ from hopnhat.access import AccessDenied
 from schema.errors import ConfigError, HopnhatError
 
 TIMEOUT_S = 30.0
+# The server writes the whole export before its first byte is sent (hopnhat/http/exports.py): a
+# million customers take minutes, so the download waits longer for an answer than a lookup does.
+EXPORT_WAIT_S = 3600.0
 API_URL_HINT = ("set HOPNHAT_API_URL (or api_url in the settings file, or pass --api-url) to the address "
                 "`hopnhat serve` listens on, e.g. export HOPNHAT_API_URL=http://crm.noi-bo:8080")
 KEY_HINT = ("set HOPNHAT_API_KEY (or api_key in the settings file); an admin creates one with "
@@ -127,7 +130,8 @@ class ApiClient:
         partial = out.with_name(out.name + ".partial")
         params = {"format": format, "masked": "true" if masked else "false"}
         written = 0
-        with self._call("GET", "/v1/exports/profiles", params=params, stream=True) as response:
+        with self._call("GET", "/v1/exports/profiles", params=params, stream=True,
+                        timeout=httpx.Timeout(TIMEOUT_S, read=EXPORT_WAIT_S)) as response:
             total = int(response.headers["content-length"]) if "content-length" in response.headers else None
             try:
                 with partial.open("wb") as f:
@@ -156,8 +160,8 @@ class ApiClient:
         try:
             response = self._http.send(request, stream=stream)
         except httpx.TimeoutException as exc:
-            raise ApiUnavailable(f"the hopnhat API did not answer {request.url} within "
-                                 f"{self._http.timeout.read or TIMEOUT_S:.0f} s",
+            waited = request.extensions.get("timeout", {}).get("read") or TIMEOUT_S
+            raise ApiUnavailable(f"the hopnhat API did not answer {request.url} within {waited:.0f} s",
                                  hint=f"retry later; {self.base_url}/readyz says which check fails") from exc
         except httpx.TransportError as exc:  # connection refused, unknown host, TLS ...
             raise ApiUnavailable(f"could not reach the hopnhat API at {self.base_url} (tried {request.url}: "
