@@ -128,6 +128,8 @@ class ApiClient:
 
         `progress(done, total)` is called per chunk; total is None when the server sends no length."""
         partial = out.with_name(out.name + ".partial")
+        if not out.parent.is_dir():  # checked first: the server would export (and audit) for nothing
+            raise RequestRefused(f"cannot write {out}: {out.parent} is not a folder")
         params = {"format": format, "masked": "true" if masked else "false"}
         written = 0
         with self._call("GET", "/v1/exports/profiles", params=params, stream=True,
@@ -143,6 +145,9 @@ class ApiClient:
                 if total is not None and written != total:
                     raise ApiUnavailable(f"the download stopped at {written:,} of {total:,} bytes; run it again")
                 partial.replace(out)
+            except OSError as exc:  # a missing folder, a full disk: the command's fault line, not a traceback
+                partial.unlink(missing_ok=True)
+                raise RequestRefused(f"cannot write {out}: {exc.strerror or exc}") from exc
             except BaseException:
                 partial.unlink(missing_ok=True)  # no half file of PII left on a laptop
                 raise

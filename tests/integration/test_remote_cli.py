@@ -159,6 +159,13 @@ def test_admin_sees_the_number_and_every_unmasked_read_is_audited(server, remote
         (admin.key_id, "admin", "read_pii", "profile"), (admin.key_id, "admin", "read_pii", "explain")]
     assert {r[3] for r in rows} == {cid}
     assert rows[0][4]["identifier"] == f"phone:{LAN_MASKED}"  # the audit log holds no raw number
+    health = remote("status", "--json", key=admin.key)
+    assert health.returncode == (0 if json.loads(health.stdout)["healthy"] else 1)
+    assert json.loads(health.stdout)["database"]["customers"] == 2
+
+    nowhere = remote("export", "profiles", "--masked", "--out", "/khong-co-thu-muc-nay/kh.csv", key=admin.key)
+    assert nowhere.returncode == 2 and "cannot write /khong-co-thu-muc-nay/kh.csv" in nowhere.stderr
+    assert "export" not in {r[2] for r in _audit(url)}  # refused before asking the server
 
 
 def _lookup_id(remote, key: str) -> str:
