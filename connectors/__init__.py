@@ -20,6 +20,8 @@ REGISTRY: dict[str, str] = {
     "sapo": "connectors.sapo:SapoConnector",
     "haravan": "connectors.haravan:HaravanConnector",
     "callcenter": "connectors.callcenter:CallcenterConnector",
+    "omicall": "connectors.omicall:OmicallConnector",
+    "caresoft": "connectors.caresoft:CaresoftConnector",
     "bulk": "connectors.bulk:BulkConnector",
     "asterisk_cdr": "connectors.asterisk_cdr:AsteriskCdrConnector",
     "pos_export": "connectors.pos_export:PosExportConnector",

@@ -28,6 +28,11 @@ HTTP layer answer a (validly signed) malformed delivery 200 after publishing it 
 as a `DeadLetter` (stage "ingest", the field and reason, the body), instead of 400. KiotViet stops
 sending to an endpoint that answered 400/404/405 once, which would lose every later delivery.
 
+One for sources that can neither sign a body nor set a header (OMICall registers a bare URL):
+`url_token_param = "token"` makes the HTTP layer hand the value of that URL query parameter to
+`verify()` as the `X-Hopnhat-Token` header (`TOKEN_HEADER`); `verify_shared_token` compares it with the
+source's secret. Such a token authenticates the sender, not the body (no integrity beyond TLS).
+
 Acknowledging the sender is the caller's job and happens only after the broker acknowledged the
 write (hopnhat/http/webhooks.py). Connectors hold no state and do no I/O.
 """
@@ -54,6 +59,7 @@ class Connector(ABC):
     channel: ClassVar[str]
     signature_header: ClassVar[str]
     dead_letter_malformed: ClassVar[bool] = False  # True: malformed -> dlq.ingest and 200, not 400
+    url_token_param: ClassVar[str | None] = None  # set: the URL query parameter carrying the source's token
 
     @abstractmethod
     def verify(self, headers: Mapping[str, str], body: bytes, secret: bytes) -> None: ...
@@ -101,6 +107,19 @@ def verify_hmac_sha256(header_value: str | None, secret: bytes, body: bytes, pre
         given = given[len(prefix):]
     if not hmac.compare_digest(given.lower(), hmac_sha256_hex(secret, body)):
         raise InvalidSignature("signature does not match the body")
+
+
+TOKEN_HEADER = "x-hopnhat-token"
+
+
+def verify_shared_token(headers: Mapping[str, str], secret: bytes) -> None:
+    """Constant-time check of a per-source secret token (header, or the URL parameter the HTTP layer moved
+    there) for sources that document no signature. Missing or different: InvalidSignature (401)."""
+    given = (headers.get(TOKEN_HEADER) or "").strip().encode("utf-8")
+    if not given:
+        raise InvalidSignature("source token missing (X-Hopnhat-Token header or the URL's token parameter)")
+    if not hmac.compare_digest(hashlib.sha256(given).digest(), hashlib.sha256(secret).digest()):
+        raise InvalidSignature("source token does not match")
 
 
 # An event time outside these bounds is a broken source (epoch 0 from an empty field, 0001-01-01 from a

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 SOURCE_TRUST: dict[str, float] = {
     "kiotviet": 0.9, "sapo": 0.9, "haravan": 0.9, "pos": 0.9, "bulk": 0.8, "crm": 0.8,
     "webform": 0.7, "email": 0.6, "stringee": 0.5, "callcenter": 0.5, "asterisk": 0.5,
+    "omicall": 0.5, "caresoft": 0.5,
     "facebook": 0.35, "zalo": 0.35,
 }
 DEFAULT_TRUST = 0.5

@@ -34,6 +34,7 @@ TIMELINE_PAGE = 50
 CHANNEL_LABELS = {
     "webform": "Biểu mẫu web", "zalo": "Zalo OA", "facebook": "Facebook", "email": "Email",
     "kiotviet": "KiotViet", "sapo": "Sapo", "haravan": "Haravan", "callcenter": "Tổng đài",
+    "omicall": "OMICall", "caresoft": "CareSoft",
     "bulk": "Nhập tệp", "asterisk_cdr": "Tổng đài (CDR)", "pos_export": "POS (tệp)",
 }
 KIND_LABELS = {

@@ -14,13 +14,14 @@ plain text, 403 on a wrong mode or verify token, 404 where no handshake or token
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
 from connectors import REGISTRY, load_connector
-from connectors.base import Connector, SubscriptionHandshake
+from connectors.base import TOKEN_HEADER, Connector, SubscriptionHandshake
 from hopnhat.metrics import DEAD_LETTERS, passed_on
 from hopnhat.settings import Settings
 from schema.errors import InvalidSignature, MalformedPayload, PayloadTooLarge, UnknownSource
@@ -40,6 +41,16 @@ def secret_for(settings: Settings, connector: Connector, source_id: str, body: b
         log.warning("no secret for channel=%s secret_id=%s: answering 401", channel, secret_id)
         raise InvalidSignature(f"no secret configured for {channel} {secret_id!r}; cannot verify")
     return secret.get_secret_value().encode("utf-8")
+
+
+def auth_headers(connector: Connector, request: Request) -> Mapping[str, str]:
+    """The headers `verify()` sees: for a source that can only authenticate by a token in the URL it
+    registered (`url_token_param`, OMICall), that token as the X-Hopnhat-Token header. The token is never
+    logged here, and `hopnhat serve` runs uvicorn without an access log."""
+    param = connector.url_token_param
+    if param is None or param not in request.query_params:
+        return request.headers
+    return {**{k.lower(): v for k, v in request.headers.items()}, TOKEN_HEADER: request.query_params[param]}
 
 
 def connector_for(channel: str, settings: Settings) -> Connector:
@@ -92,7 +103,7 @@ def build_router(settings: Settings) -> APIRouter:
         if connector.is_unsigned_probe(request.headers, body):
             log.info("unsigned registration probe channel=%s source=%s: 200, nothing published", channel, source_id)
             return JSONResponse({"status": "probe", "events": []})
-        connector.verify(request.headers, body, secret_for(settings, connector, source_id, body))
+        connector.verify(auth_headers(connector, request), body, secret_for(settings, connector, source_id, body))
         try:
             events = connector.parse(body, request.headers.get("content-type", ""), source_id, datetime.now(UTC))
         except MalformedPayload as exc:
