@@ -4,7 +4,8 @@ Status codes: 200 stored (body lists each event's id, topic, partition and offse
 401 bad or missing signature, 404 unknown channel or source, 413 body too large, 503 the broker did
 not acknowledge (the source should retry; nothing was stored). A connector with `dead_letter_malformed`
 (its source disables a webhook after a 4xx, e.g. KiotViet) gets 200 with status "dead-lettered" instead
-of 400, once the whole body is on dlq.ingest.
+of 400, once the whole body is on dlq.ingest. A source that can only authenticate by a token in the URL it
+registered (`url_token_param`, OMICall) has that query parameter handed to `verify()` as a header.
 
 `GET /webhooks/{channel}/{source_id}` answers a source's subscription handshake (Meta's
 hub.challenge) for connectors that implement `SubscriptionHandshake`: 200 with the challenge as
