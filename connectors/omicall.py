@@ -67,12 +67,13 @@ class OmicallConnector(Connector):
         if doc.get("time_end_call") in (None, 0, ""):
             return []  # ringing / answered: the hangup delivery carries the whole call
         ended_at = parse_timestamp(doc["time_end_call"], "time_end_call")
-        duration_s, billsec_s = whole_seconds(doc.get("duration"), "duration"), whole_seconds(doc.get("bill_sec"),
-                                                                                               "bill_sec")
+        duration_s = whole_seconds(doc.get("duration"), "duration")
+        billsec_s = whole_seconds(doc.get("bill_sec"), "bill_sec")
         if billsec_s > duration_s:
             raise MalformedPayload("bill_sec", f"talk time {billsec_s}s exceeds the call's {duration_s}s")
-        started_at = (parse_timestamp(doc["time_start_call"], "time_start_call")
-                      if doc.get("time_start_call") not in (None, 0, "") else ended_at - timedelta(seconds=duration_s))
+        started_at = ended_at - timedelta(seconds=duration_s)
+        if doc.get("time_start_call") not in (None, 0, ""):
+            started_at = parse_timestamp(doc["time_start_call"], "time_start_call")
         if started_at > ended_at:
             raise MalformedPayload("time_start_call", "the call starts after it ends")
         word = text(doc.get("disposition"), "disposition")

@@ -52,7 +52,8 @@ def post_caresoft(s: Settings, doc: Any, key: str = CS_KEY) -> httpx.Response:
 
 def test_omicall_and_caresoft_calls_land_on_the_web_form_customer_of_the_same_phone(stack: Settings) -> None:
     ringing = post_omicall(stack, CALLS["omicall_ringing_inbound"])
-    hangup, again = post_omicall(stack, CALLS["omicall_hangup_inbound"]), post_omicall(stack, CALLS["omicall_hangup_inbound"])
+    hangup = post_omicall(stack, CALLS["omicall_hangup_inbound"])
+    again = post_omicall(stack, CALLS["omicall_hangup_inbound"])  # OMICall retrying
     form = post_form(stack, {"full_name": "Nguyễn Văn An", "phone": "+84 912 345 678"}, "f-omicall-1")
     ticket = post_caresoft(stack, CALLS["caresoft_ticket_voice"])  # caller 84912345678
     assert [r.status_code for r in (ringing, hangup, again, form, ticket)] == [200] * 5

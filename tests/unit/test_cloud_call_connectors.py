@@ -93,7 +93,8 @@ def test_omicall_customer_number_in_any_local_format_is_one_identifier(number: s
 
 
 @pytest.mark.parametrize(("direction", "number"), [
-    pytest.param("inbound", "+84912345678", id="inbound-source"), pytest.param("outbound", "+842873001234", id="outbound-dest"),
+    pytest.param("inbound", "+84912345678", id="inbound-source"),
+    pytest.param("outbound", "+842873001234", id="outbound-dest"),
 ])
 def test_omicall_without_phone_number_takes_the_external_side(direction: str, number: str) -> None:
     result = normalised(OMI, with_("omicall_hangup_inbound", (("phone_number",), ...), (("direction",), direction)))
@@ -102,7 +103,8 @@ def test_omicall_without_phone_number_takes_the_external_side(direction: str, nu
 
 @pytest.mark.parametrize(("word", "billsec", "expected"), [
     pytest.param(None, 12, "answered", id="no-word-talked"), pytest.param(None, 0, "no_answer", id="no-word-silent"),
-    pytest.param("answered", 12, "answered", id="answered"), pytest.param("NO ANSWER", 0, "no_answer", id="asterisk-no-answer"),
+    pytest.param("answered", 12, "answered", id="answered"),
+    pytest.param("NO ANSWER", 0, "no_answer", id="asterisk-no-answer"),
     pytest.param("busy", 0, "busy", id="busy"), pytest.param("failed", 0, "failed", id="failed"),
     pytest.param("cancel", 0, "cancelled", id="cancel"), pytest.param("voicemail", 0, "unknown", id="unknown-word"),
 ])
@@ -139,7 +141,8 @@ def test_omicall_token_is_compared_whole() -> None:
             OMI.verify(headers, b"{}", TOKEN.encode())
 
 
-def test_omicall_token_in_the_registered_url_authenticates_and_is_never_logged(caplog: pytest.LogCaptureFixture) -> None:
+def test_omicall_token_in_the_registered_url_authenticates_and_is_never_logged(
+        caplog: pytest.LogCaptureFixture) -> None:
     settings = Settings(secrets={"omicall": {"shop-q1": TOKEN}}, kafka_bootstrap="127.0.0.1:9")
     body = wire(CALLS["omicall_hangup_inbound"])
     caplog.set_level(logging.DEBUG)

@@ -173,7 +173,8 @@ CHANNELS["pos_export"] = ChannelFixtures(
 # POS and call-centre webhooks, in the shapes of /work/shared/reference/pos.md and call_logs.md.
 POS = json.loads((Path(__file__).parents[1] / "fixtures" / "pos_webhooks.json").read_text(encoding="utf-8"))
 CALLS = json.loads((Path(__file__).parents[1] / "fixtures" / "callcenter_events.json").read_text(encoding="utf-8"))
-CLOUD_CALLS = json.loads((Path(__file__).parents[1] / "fixtures" / "cloud_call_webhooks.json").read_text(encoding="utf-8"))
+CLOUD_CALLS = json.loads((Path(__file__).parents[1] / "fixtures" / "cloud_call_webhooks.json")
+                         .read_text(encoding="utf-8"))
 
 
 def _json(doc: object) -> bytes:
@@ -237,7 +238,8 @@ CHANNELS.update({
         lambda: _with(CLOUD_CALLS["omicall_hangup_inbound"], ("bill_sec", ), [107]), "bill_sec", signs_body=False),
     "caresoft": ChannelFixtures(
         "shopmevabe", "shopmevabe", b"CS-secret-key-2026", "application/json",
-        lambda body, secret: {"x-hub-signature": caresoft_signature(secret, body), "content-type": "application/json"},
+        lambda body, secret: {"x-hub-signature": caresoft_signature(secret, body),
+                              "content-type": "application/json"},
         lambda: _json(CLOUD_CALLS["caresoft_ticket_voice"]),
         lambda: _with(CLOUD_CALLS["caresoft_ticket_voice"], ("call_info", "talk_time"), "1 phút 47"),
         "call_info.talk_time"),
