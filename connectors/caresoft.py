@@ -90,7 +90,8 @@ class CaresoftConnector(Connector):
         if kind == "smart_dialer":
             way = "outbound"  # the dialer calls customers (actions ad_end_call, pd_end_call)
         else:
-            call_type = text(info.get("call_type"), "call_info.call_type") or "0"
+            # Required: guessing "inbound" for an outbound call would make the hotline (the caller) a customer.
+            call_type = text(info.get("call_type"), "call_info.call_type")
             if call_type not in CALL_TYPES:
                 raise MalformedPayload("call_info.call_type", f"expected 0 or 1, got {call_type!r}")
             way = CALL_TYPES[call_type]

@@ -234,6 +234,7 @@ def test_caresoft_non_call_and_unfinished_deliveries_store_nothing() -> None:
     pytest.param(((("call_info",), "cs-1"),), "call_info", id="call-info-not-object"),
     pytest.param(((("call_info", "call_id"), None),), "call_info.call_id", id="no-call-id"),
     pytest.param(((("call_info", "call_type"), 2),), "call_info.call_type", id="call-type-2"),
+    pytest.param(((("call_info", "call_type"), ...),), "call_info.call_type", id="call-type-missing"),
     pytest.param(((("call_info", "caller"), "Khách lạ"),), "call_info.caller", id="caller-not-a-number"),
     pytest.param(((("call_info", "end_time"), "hôm qua"),), "call_info.end_time", id="end-time-text"),
     pytest.param(((("call_info", "start_time"), 1795331300000),), "call_info.start_time", id="starts-after-end"),
