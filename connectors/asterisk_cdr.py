@@ -52,6 +52,24 @@ def _digits_or_plus(value: str) -> str:
     return "".join(c for c in value if c.isdigit() or c == "+")
 
 
+def header_columns(cells: list[str]) -> tuple[str, ...] | None:
+    """The column names if `cells` is a header line (a CDR database export), else None."""
+    folded = [fold_header(c) for c in cells]
+    return tuple(folded) if "src" in folded and "disposition" in folded else None
+
+
+def cdr_row(line: int, cells: list[str], header: tuple[str, ...] | None) -> SourceRow | BadRow:
+    """One CSV record as a row, named by the header or else by the column count (a profile above).
+
+    Shared by the whole-file import (`read_rows`) and the live tailer (hopnhat/cdr_tailer.py), so both
+    read a line into the same cells and hence the same event."""
+    columns = header or PROFILES.get(len(cells))
+    if columns is None or len(columns) != len(cells):
+        expected = len(header) if header else "16, 17, 18 or 21"
+        return BadRow(line, "columns", f"expected {expected} columns, got {len(cells)}", csv_line(cells))
+    return SourceRow(line, dict(zip(columns, cells)), cells)
+
+
 class AsteriskCdrConnector(FileConnector):
     channel: ClassVar[str] = "asterisk_cdr"
     event_type: ClassVar[str] = "vn.hopnhat.asterisk.cdr"
@@ -63,16 +81,10 @@ class AsteriskCdrConnector(FileConnector):
         for line, cells in csv_records(text, ","):
             if first:
                 first = False
-                folded = [fold_header(c) for c in cells]
-                if "src" in folded and "disposition" in folded:
-                    header = tuple(folded)
+                header = header_columns(cells)
+                if header is not None:
                     continue
-            columns = header or PROFILES.get(len(cells))
-            if columns is None or len(columns) != len(cells):
-                expected = len(header) if header else "16, 17, 18 or 21"
-                yield BadRow(line, "columns", f"expected {expected} columns, got {len(cells)}", csv_line(cells))
-                continue
-            yield SourceRow(line, dict(zip(columns, cells)), cells)
+            yield cdr_row(line, cells, header)
 
     @staticmethod
     def _direction(cells: Mapping[str, str], options: Mapping[str, Any]) -> str:
@@ -152,6 +164,8 @@ class AsteriskCdrConnector(FileConnector):
                   "customer_number": number, "customer_name": name, "agent": agent,
                   "answered_at": answer.isoformat() if answer else None,
                   "ended_at": end.isoformat() if end else None, "disposition": disposition, **seconds,
+                  # every leg of one call carries the originating channel's uniqueid as linkedid (21 columns)
+                  "linkedid": cells.get("linkedid", "").strip() or None,
                   "cdr": {k: v for k, v in cells.items() if v and k not in ("duration", "billsec", "disposition")}},
         )
 
@@ -171,5 +185,5 @@ class AsteriskCdrConnector(FileConnector):
             phones=[data["customer_number"]],
             summary=summary,
             payload={k: data.get(k) for k in ("direction", "disposition", "duration", "billsec", "agent",
-                                               "answered_at", "ended_at", "line")},
+                                               "answered_at", "ended_at", "line", "linkedid")},
         )

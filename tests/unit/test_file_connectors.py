@@ -267,6 +267,17 @@ def test_asterisk_column_profiles(extra: str, record_id: str) -> None:
     assert contact.summary == "Inbound call, answered, 1m47s"
 
 
+def test_asterisk_legs_of_one_call_carry_its_linkedid_to_the_timeline() -> None:
+    # a queue call: the caller's leg and the agent's leg share the originating channel's uniqueid
+    data = (_cdr(',"1795331109.42","","","1795331109.42",1')
+            + _cdr(',"1795331109.43","","","1795331109.42",2', dstchan="PJSIP/102-0000002c"))
+    legs = _events(AsteriskCdrConnector(), data.encode())
+    assert [e.data["linkedid"] for e in legs] == ["1795331109.42"] * 2
+    assert [AsteriskCdrConnector().extract(e).payload["linkedid"] for e in legs] == ["1795331109.42"] * 2
+    (single,) = _events(AsteriskCdrConnector(), _cdr(',"1795331109.42",""').encode())
+    assert single.data["linkedid"] is None  # 18 columns: newcdrcolumns is off, nothing to group by
+
+
 def test_asterisk_header_line_gmt_times_and_bad_rows() -> None:
     header = ("accountcode,src,dst,dcontext,clid,channel,dstchannel,lastapp,lastdata,start,answer,end,duration,"
               "billsec,disposition,amaflags,uniqueid\n")
