@@ -220,7 +220,7 @@ def parse_chunks(connector: FileConnector, data: bytes, *, name: str, options: M
                     chunk.records.append((False, connector.kafka_key(event).encode(), event.model_dump_json().encode()))
         if problem is not None:
             chunk.problems.append(problem)
-            chunk.records.append((True, key.encode(), _dead_letter(problem, row.raw, key).model_dump_json().encode()))
+            chunk.records.append((True, key.encode(), dead_letter(problem, row.raw, key).model_dump_json().encode()))
         if chunk.rows >= chunk_rows:
             yield chunk
             chunk = Chunk(upto=ordinal)
@@ -374,7 +374,8 @@ async def _import(settings: Settings, connector: FileConnector, paths: list[Path
         await producer.stop()
 
 
-def _dead_letter(problem: RowProblem, raw: str, key: str) -> DeadLetter:
+def dead_letter(problem: RowProblem, raw: str, key: str) -> DeadLetter:
+    """The dlq.ingest record of a bad row: file and line in `error`, the line as `offset`, the row as read."""
     return DeadLetter(stage="ingest", reason=problem.reason, field=problem.field, error=str(problem),
                       topic=f"file:{problem.file}", partition=0, offset=problem.line, key=key, value=raw,
                       at=datetime.now(UTC))

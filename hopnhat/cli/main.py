@@ -33,6 +33,7 @@ from hopnhat.cli import (
     run,
     show_config,
     status,
+    tail_cdr,
     unmerge,
     unsubscribe_headers,
 )
@@ -59,6 +60,7 @@ def cli(ctx: click.Context, debug: bool, log_format: str | None) -> None:
       hopnhat serve              webhook HTTP server
       hopnhat worker             stream worker (normalise + resolve)
       hopnhat imap-poll          new mail of one IMAP mailbox to raw.email (checkpointed)
+      hopnhat tail-cdr /var/log/asterisk/cdr-csv/Master.csv --source pbx-hcm    new calls, live (checkpointed)
     Inspect one value:
       hopnhat normalise phone "0168.234.5678"    normalised form, match key, every flag and why
       hopnhat quality            data-quality scores per source and field
@@ -110,6 +112,7 @@ cli.add_command(show_config.config)
 cli.add_command(quality.quality)
 cli.add_command(replay.replay)
 cli.add_command(imap_poll.imap_poll)
+cli.add_command(tail_cdr.tail_cdr)
 cli.add_command(import_cmd.import_cmd)
 cli.add_command(resolve.resolve)
 cli.add_command(review.review)
