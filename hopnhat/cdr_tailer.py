@@ -381,6 +381,7 @@ async def tail_cdr(*, settings: Settings, path: Path, source_id: str = "default"
         while not stop.is_set():
             try:
                 if not topics_ready:
+                    await publisher.check_reachable()  # fails within ack_timeout_s; the admin client takes ~30 s
                     await asyncio.to_thread(ensure_topics, settings)
                     topics_ready = True
                 result = await tailer.tail_pass(stop)
