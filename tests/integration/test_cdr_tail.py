@@ -211,3 +211,57 @@ def test_a_broker_outage_leaves_the_checkpoint_where_the_acks_stopped(isolated_s
     assert (load_checkpoint(s.database_url or "", checkpoint_source(PBX, path)) or {})["offset"] == len(cdr(1))
     assert once(s, path).published == 1
     assert len({e["id"] for e in raw_events(s, 2)}) == 2
+
+
+def test_a_frozen_broker_is_waited_out_and_the_tail_resumes_from_its_checkpoint(
+        isolated_settings: Settings, tmp_path: Path) -> None:
+    """The broker frozen (SIGSTOP) while calls keep coming: the live tail backs off, and once the broker
+    is back every line arrives (a re-sent one keeps its event id)."""
+    import signal
+
+    from hopnhat.embedded import start_tansu
+
+    (tmp_path / "broker").mkdir()
+    broker, bootstrap = start_tansu(tmp_path / "broker")
+    try:
+        s = isolated_settings.model_copy(update={"kafka_bootstrap": bootstrap})
+        path = tmp_path / "Master.csv"
+        path.write_bytes(cdr(1))
+        stop = threading.Event()
+        waits: list[float] = []
+        outcome: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                outcome["total"] = asyncio.run(tail_cdr(settings=s, path=path, source_id=PBX, poll_s=0.05, stop=stop,
+                                                        ack_timeout_s=1.0, on_wait=lambda e, d: waits.append(d)))
+            except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+                outcome["error"] = exc
+
+        def acked() -> int:
+            return int((load_checkpoint(s.database_url or "", checkpoint_source(PBX, path)) or {}).get("offset", -1))
+
+        tailer = threading.Thread(target=run)
+        tailer.start()
+        deadline = time.monotonic() + 30
+        while acked() != path.stat().st_size:
+            assert time.monotonic() < deadline and tailer.is_alive(), outcome
+            time.sleep(0.02)
+        os.kill(broker.process.pid, signal.SIGSTOP)
+        append(path, cdr(2) + cdr(3))
+        time.sleep(2.5)  # past the ack timeout: the tail is waiting
+        assert acked() == len(cdr(1))  # nothing checkpointed without an ack
+        os.kill(broker.process.pid, signal.SIGCONT)
+        deadline = time.monotonic() + 30
+        while acked() != path.stat().st_size:
+            assert time.monotonic() < deadline and tailer.is_alive(), outcome
+            time.sleep(0.05)
+        stop.set()
+        tailer.join(30)
+        assert "error" not in outcome, outcome
+        assert waits and outcome["total"].resumes == len(waits)
+        ids = {e["id"] for e in raw_events(s, 3)}
+        assert ids == {f"asterisk_cdr:{PBX}:1795331{n:03d}.{40 + n}:{1 + n % 2}" for n in (1, 2, 3)}
+    finally:
+        os.kill(broker.process.pid, signal.SIGCONT)
+        broker.stop()
