@@ -42,6 +42,9 @@ EVENTS_OUT = Counter("hopnhat_events_out_total",
                      "events.canonical; resolve: stored or already stored)", ["stage", "channel"])
 DEAD_LETTERS = Counter("hopnhat_dead_letters_total", "Records sent to a DLQ topic, by stage and reason",
                        ["stage", "reason"])
+SKIPPED_REPAIRED = Counter("hopnhat_skipped_offsets_repaired_total",
+                           "Records the consumer skipped and an agent read directly (streams/gaps.py), by topic",
+                           ["topic"])
 BATCH_SIZE = Histogram("hopnhat_batch_size", "Records per micro-batch a stage processed", ["stage"],
                        buckets=(1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500))
 BATCH_SECONDS = Histogram("hopnhat_batch_duration_seconds", "Wall time to process one micro-batch", ["stage"],

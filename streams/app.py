@@ -36,6 +36,7 @@ from hopnhat.suppression import SuppressionList, lift, load_suppression
 from schema.errors import DatabaseUnavailable
 from schema.events import CanonicalEvent, DeadLetter
 from streams.normalise import Suppressed, canonical_key, dead_letter, dumps, normalise_record
+from streams.gaps import OffsetTracker, Record, repair
 from streams.leads import GraphLeadFetcher, LeadFetchFailed, fetch_lead_event, lead_to_fetch
 from streams.postgres_sink import BatchOutcome, PostgresSink
 from streams.topics import Topics, bootstrap_servers
@@ -107,6 +108,13 @@ def create_app(settings: Settings) -> faust.App:
         if settings.facebook_page_tokens else None)
 
     suppression = SuppressionCache(settings)
+    servers = bootstrap_servers(settings)
+    seen_raw, seen_canonical = OffsetTracker(), OffsetTracker()
+
+    @app.on_partitions_revoked.connect  # type: ignore[arg-type]  # faust's stub rejects async receivers it accepts
+    async def _forget(sender: Any, revoked: Any, **kwargs: Any) -> None:
+        for tracker in (seen_raw, seen_canonical):
+            tracker.forget((tp.topic, tp.partition) for tp in revoked)
 
     @app.agent(raw_topic, name="normalise")
     async def normalise(stream: faust.StreamT) -> None:
@@ -114,8 +122,7 @@ def create_app(settings: Settings) -> faust.App:
             await suppression.sync()
             sends = []
             tally = StageTally("normalise")
-            for event in batch:
-                msg = event.message
+            for msg in await repair(servers, seen_raw, [_record(e.message) for e in batch]):
                 channel = topics.channel_of(msg.topic)
                 tally.took(channel)
                 result = normalise_record(channel, msg.topic, msg.partition, msg.offset, msg.key, msg.value,
@@ -145,8 +152,7 @@ def create_app(settings: Settings) -> faust.App:
             sink = await _reconnect(state, settings)  # waits out a PostgreSQL outage; nothing is acked meanwhile
             tally = StageTally("resolve")
             parsed: list[CanonicalEvent] = []
-            for event in batch:
-                msg = event.message
+            for msg in await repair(servers, seen_canonical, [_record(e.message) for e in batch]):
                 try:
                     parsed.append(CanonicalEvent.model_validate_json(msg.value or b""))
                     tally.took(parsed[-1].channel)
@@ -177,6 +183,10 @@ def create_app(settings: Settings) -> faust.App:
             await fetcher.close()
 
     return app
+
+
+def _record(message: Any) -> Record:
+    return Record(message.topic, message.partition, message.offset, message.key, message.value)
 
 
 async def _enrich_lead(fetcher: GraphLeadFetcher, leadgen_id: str, page_id: str, msg: Any,
