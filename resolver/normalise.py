@@ -17,11 +17,8 @@ from resolver.phone import normalise_phone_field
 from schema.contact import RawContact
 from schema.events import (
     CanonicalEvent,
-    Identifier,
     IdentifierType,
-    Interaction,
     NormalisedAddress,
-    NormalisedText,
     RawRef,
 )
 
@@ -39,7 +36,9 @@ class Rejected:
 
 
 def canonical_event(contact: RawContact, event_id: str, raw_ref: RawRef | None = None) -> CanonicalEvent | Rejected:
-    identifiers: list[Identifier] = []
+    # The nested models go in as dicts: CanonicalEvent validates them in the same pydantic-core call,
+    # ~1.5 us/event less than building each Identifier/NormalisedText/Interaction on its own.
+    identifiers: list[dict[str, object]] = []
     attributes = dict(contact.attributes)
     problems: list[tuple[str, str]] = []
     seen: set[tuple[str, str]] = set()
@@ -47,7 +46,7 @@ def canonical_event(contact: RawContact, event_id: str, raw_ref: RawRef | None =
     def add(kind: IdentifierType, value: str, raw: str, flags: list[str]) -> None:
         if (kind, value) not in seen:
             seen.add((kind, value))
-            identifiers.append(Identifier(type=kind, value=value, raw=raw, flags=flags))
+            identifiers.append({"type": kind, "value": value, "raw": raw, "flags": flags})
 
     for i, raw in enumerate(contact.phones):
         for j, phone in enumerate(normalise_phone_field(raw)):
@@ -83,21 +82,21 @@ def canonical_event(contact: RawContact, event_id: str, raw_ref: RawRef | None =
         field, reason = problems[0] if problems else ("identifiers", "no name, phone, email or channel id")
         return Rejected("normalise", field, reason)
 
-    return CanonicalEvent(
-        event_id=event_id,
-        channel=contact.channel,
-        source=contact.source,
-        source_record_id=contact.source_record_id,
-        occurred_at=contact.occurred_at,
-        received_at=contact.received_at,
-        identifiers=identifiers,
-        name=NormalisedText(raw=contact.name, value=name) if contact.name and name else None,
-        address=address,
-        attributes=attributes,
-        interaction=Interaction(kind=contact.interaction_kind, summary=contact.summary,
-                                amount_vnd=contact.amount_vnd, payload=contact.payload),
-        raw_ref=raw_ref,
-    )
+    return CanonicalEvent.model_validate({
+        "event_id": event_id,
+        "channel": contact.channel,
+        "source": contact.source,
+        "source_record_id": contact.source_record_id,
+        "occurred_at": contact.occurred_at,
+        "received_at": contact.received_at,
+        "identifiers": identifiers,
+        "name": {"raw": contact.name, "value": name} if contact.name and name else None,
+        "address": address,
+        "attributes": attributes,
+        "interaction": {"kind": contact.interaction_kind, "summary": contact.summary,
+                        "amount_vnd": contact.amount_vnd, "payload": contact.payload},
+        "raw_ref": raw_ref,
+    })
 
 
 def _address(raw: str) -> NormalisedAddress:
