@@ -177,7 +177,9 @@ def _normalise_simple(raw: str, text: str, region: str) -> PhoneResult:
 
 def _is_simple(text: str) -> bool:
     """Digits, spaces, dots, dashes, brackets and at most one number's worth of digits: the fast path."""
-    return (bool(_SIMPLE.fullmatch(text)) and not text.endswith(".0") and sum(map(str.isdigit, text)) <= 15
+    # A text of at most 15 characters cannot hold more than 15 digits: most fields skip the count.
+    return (bool(_SIMPLE.fullmatch(text)) and not text.endswith(".0")
+            and (len(text) <= 15 or sum(map(str.isdigit, text)) <= 15)
             and not (text.startswith("(+") and " - " in text))
 
 
