@@ -189,10 +189,11 @@ def _parse(raw: str) -> NameResult:
     if mixed:
         return NameResult(raw, None, None, reason="mixed-script", extra=tuple(extra), flags=tuple(flags) + (Flag(
             "mixed_script", f"letters of several scripts in one word ({mixed[0]}): text extraction garbage"),))
-    words = _strip_honorifics(words, flags)
-    if _is_placeholder(words):
+    stripped = _strip_honorifics(words, flags)
+    # Most names have no honorific: the same words were checked above (~2 us per uncached name).
+    if stripped != words and _is_placeholder(stripped):
         return NameResult(raw, None, None, reason="placeholder", extra=tuple(extra), flags=tuple(flags))
-    words = [_title_case(w) for w in words]
+    words = [_title_case(w) for w in stripped]
     display_words, family, middle, given = _split(words, flags)
     display = " ".join(display_words)
     # Checked again after reordering: "Van A Nguyen" is the placeholder "Nguyễn Văn A" given-name-first
