@@ -43,9 +43,9 @@ from connectors.asterisk_cdr import AsteriskCdrConnector, cdr_row, header_column
 from connectors.tabular import BadRow, SourceRow, csv_records
 from hopnhat.checkpoints import load_checkpoint, save_checkpoint
 from hopnhat.http.publisher import RawPublisher
-from hopnhat.importer import RowProblem, dead_letter
+from hopnhat.importer import RowProblem, dead_letter, row_outcome
 from hopnhat.settings import Settings
-from schema.errors import BrokerUnavailable, ConfigError, DatabaseUnavailable, HopnhatError, MalformedPayload
+from schema.errors import BrokerUnavailable, ConfigError, DatabaseUnavailable, HopnhatError
 
 log = logging.getLogger(__name__)
 CHANNEL = "asterisk_cdr"
@@ -305,31 +305,22 @@ class CdrTailer:
         received_at = datetime.now(UTC)
         for row in sorted(rows, key=lambda r: r.line):
             block.lines += 1
-            problem: RowProblem | None = None
-            if isinstance(row, BadRow):
-                problem = RowProblem(name, row.line, row.field, row.reason)
-            else:
-                try:
-                    event = self.connector.row_event(row, options=self.options, source_id=self.source_id,
-                                                     file_sha256=first_sha, received_at=received_at)
-                except MalformedPayload as exc:
-                    problem = RowProblem(name, row.line, exc.field, exc.reason)
-                else:
-                    if event is None:
-                        block.ignored += 1
-                    else:
-                        if not row.cells.get("uniqueid") and not self._warned_no_uniqueid:
-                            self._warned_no_uniqueid = True
-                            log.warning("channel=%s %s has no uniqueid column: event ids will not match a later "
-                                        "`hopnhat import`; set loguniqueid=yes in cdr.conf", CHANNEL, self.key)
-                        block.records.append((self.connector.kafka_key(event).encode(),
-                                              event.model_dump_json().encode()))
-            if problem is not None:
-                log.warning("dead-lettered channel=%s file=%s line=%d field=%s", CHANNEL, name, problem.line,
-                            problem.field)
-                block.problems.append(problem)
+            outcome = row_outcome(self.connector, row, name=name, options=self.options, source_id=self.source_id,
+                                  sha=first_sha, received_at=received_at)
+            if isinstance(outcome, RowProblem):
+                log.warning("dead-lettered channel=%s file=%s line=%d field=%s", CHANNEL, name, outcome.line,
+                            outcome.field)
+                block.problems.append(outcome)
                 block.letters.append((self.key.encode(),
-                                      dead_letter(problem, row.raw, self.key).model_dump_json().encode()))
+                                      dead_letter(outcome, row.raw, self.key).model_dump_json().encode()))
+            elif outcome is None:
+                block.ignored += 1
+            else:
+                if isinstance(row, SourceRow) and not row.cells.get("uniqueid") and not self._warned_no_uniqueid:
+                    self._warned_no_uniqueid = True
+                    log.warning("channel=%s %s has no uniqueid column: event ids will not match a later "
+                                "`hopnhat import`; set loguniqueid=yes in cdr.conf", CHANNEL, self.key)
+                block.records.append((self.connector.kafka_key(outcome).encode(), outcome.model_dump_json().encode()))
         return block
 
     def _load(self) -> dict[str, Any] | None:

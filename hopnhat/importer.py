@@ -29,11 +29,11 @@ from pathlib import Path
 from typing import Any
 
 from connectors import load_connector
-from connectors.tabular import BadRow, FileConnector, detect_encoding, file_format
+from connectors.tabular import BadRow, FileConnector, SourceRow, detect_encoding, file_format
 from hopnhat.checkpoints import load_checkpoint, save_checkpoint
 from hopnhat.settings import Settings
 from schema.errors import BrokerUnavailable, ConfigError, DatabaseUnavailable, HopnhatError, MalformedPayload
-from schema.events import DeadLetter
+from schema.events import CloudEvent, DeadLetter
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, "int | None"], None]  # (file name, rows done, estimated rows in the file)
@@ -186,6 +186,18 @@ class Chunk:
     ignored: int = 0
 
 
+def row_outcome(connector: FileConnector, row: SourceRow | BadRow, *, name: str, options: Mapping[str, Any],
+                source_id: str, sha: str, received_at: datetime) -> CloudEvent | RowProblem | None:
+    """One read row as its event, the problem that rejects it, or None (a row about no customer)."""
+    if isinstance(row, BadRow):
+        return RowProblem(name, row.line, row.field, row.reason)
+    try:
+        return connector.row_event(row, options=options, source_id=source_id, file_sha256=sha,
+                                   received_at=received_at)
+    except MalformedPayload as exc:
+        return RowProblem(name, row.line, exc.field, exc.reason)
+
+
 def parse_chunks(connector: FileConnector, data: bytes, *, name: str, options: Mapping[str, Any], source_id: str,
                  sha: str, received_at: datetime, done: int, limit: int | None,
                  chunk_rows: int = 256) -> Iterator[Chunk]:
@@ -204,23 +216,15 @@ def parse_chunks(connector: FileConnector, data: bytes, *, name: str, options: M
             chunk.skipped += 1
             continue
         chunk.rows += 1
-        problem: RowProblem | None = None
-        if isinstance(row, BadRow):
-            problem = RowProblem(name, row.line, row.field, row.reason)
+        outcome = row_outcome(connector, row, name=name, options=options, source_id=source_id, sha=sha,
+                              received_at=received_at)
+        if isinstance(outcome, RowProblem):
+            chunk.problems.append(outcome)
+            chunk.records.append((True, key.encode(), dead_letter(outcome, row.raw, key).model_dump_json().encode()))
+        elif outcome is None:
+            chunk.ignored += 1
         else:
-            try:
-                event = connector.row_event(row, options=options, source_id=source_id, file_sha256=sha,
-                                            received_at=received_at)
-            except MalformedPayload as exc:
-                problem = RowProblem(name, row.line, exc.field, exc.reason)
-            else:
-                if event is None:
-                    chunk.ignored += 1
-                else:
-                    chunk.records.append((False, connector.kafka_key(event).encode(), event.model_dump_json().encode()))
-        if problem is not None:
-            chunk.problems.append(problem)
-            chunk.records.append((True, key.encode(), dead_letter(problem, row.raw, key).model_dump_json().encode()))
+            chunk.records.append((False, connector.kafka_key(outcome).encode(), outcome.model_dump_json().encode()))
         if chunk.rows >= chunk_rows:
             yield chunk
             chunk = Chunk(upto=ordinal)
