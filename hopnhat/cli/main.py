@@ -15,6 +15,7 @@ import click
 
 from hopnhat.cli import (
     backup,
+    connectors_cmd,
     demo,
     dlq,
     erase,
@@ -61,6 +62,7 @@ def cli(ctx: click.Context, debug: bool, log_format: str | None) -> None:
       hopnhat worker             stream worker (normalise + resolve)
       hopnhat imap-poll          new mail of one IMAP mailbox to raw.email (checkpointed)
       hopnhat tail-cdr /var/log/asterisk/cdr-csv/Master.csv --source pbx-hcm    new calls, live (checkpointed)
+      hopnhat connectors list    every channel, its sources configured and the webhook URL of each
     Inspect one value:
       hopnhat normalise phone "0168.234.5678"    normalised form, match key, every flag and why
       hopnhat quality            data-quality scores per source and field
@@ -109,6 +111,7 @@ cli.add_command(run.serve)
 cli.add_command(run.worker)
 cli.add_command(run.up)
 cli.add_command(show_config.config)
+cli.add_command(connectors_cmd.connectors)
 cli.add_command(quality.quality)
 cli.add_command(replay.replay)
 cli.add_command(imap_poll.imap_poll)
