@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import platform
 import secrets
 import sys
@@ -24,6 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.proc_cpu import cpu_by_role, delta, machine_busy_s  # noqa: E402
 from hopnhat.embedded import embedded_services, free_port  # noqa: E402
 from hopnhat.migrate import migrate  # noqa: E402
 from hopnhat.processes import running_stack  # noqa: E402
@@ -35,6 +37,9 @@ from hopnhat.sample import Visit  # noqa: E402
 from connectors import load_connector  # noqa: E402
 from aiokafka import AIOKafkaProducer  # noqa: E402
 from streams.topics import ensure_topics  # noqa: E402
+
+
+CPUS = os.cpu_count() or 1
 
 
 def sample(events: int, seed: int) -> list[Visit]:
@@ -81,6 +86,7 @@ def run(events: int, workers: int, concurrency: int, seed: int, source: str) -> 
         migrate(database_url=s.database_url)
         ensure_topics(s)
         with running_stack(s, workers=workers):
+            cpu_before, busy_before = cpu_by_role(), machine_busy_s()
             t0 = time.perf_counter()
             if source == "webhook":
                 report = asyncio.run(post_visits(f"http://{s.http_host}:{s.http_port}", "bench", secret, visits,
@@ -101,6 +107,8 @@ def run(events: int, workers: int, concurrency: int, seed: int, source: str) -> 
                     raise SystemExit(f"timeout: {stored}/{accepted} stored")
                 time.sleep(0.5 if accepted > 100_000 else 0.05)
             elapsed = time.perf_counter() - t0
+            cpu = delta(cpu_before, cpu_by_role())
+            busy = machine_busy_s() - busy_before
             counts = store_counts(s.database_url)
             dlq = dlq_depth(s)
     return {
@@ -109,6 +117,10 @@ def run(events: int, workers: int, concurrency: int, seed: int, source: str) -> 
         "e2e_s": round(elapsed, 2), "wall_s": round(time.perf_counter() - started, 2),
         "customers": counts.customers, "merges": counts.merges, "dlq": dlq,
         "bytes_per_event": round(counts.bytes / max(1, counts.interactions)),
+        # where the CPU went while the events flowed: seconds and µs per event by process role, and what
+        # the rest of the machine (other users of the cores) took in the same interval
+        "cpu_s": cpu, "cpu_us_per_event": {role: round(1e6 * sec / accepted) for role, sec in cpu.items()},
+        "cpu_outside_s": round(max(0.0, busy - sum(cpu.values())), 1), "cpu_available_s": round(elapsed * CPUS, 1),
         "machine": f"{platform.machine()} {platform.processor() or ''}".strip(), "python": platform.python_version(),
     }
 
