@@ -36,6 +36,7 @@ from hopnhat.suppression import SuppressionList, lift, load_suppression
 from schema.errors import DatabaseUnavailable
 from schema.events import CanonicalEvent, DeadLetter
 from streams.normalise import Suppressed, canonical_key, dead_letter, dumps, normalise_record
+from streams.batch_send import Outgoing, kafka_producer, publish
 from streams.gaps import OffsetTracker, Record, repair
 from streams.leads import GraphLeadFetcher, LeadFetchFailed, fetch_lead_event, lead_to_fetch
 from streams.postgres_sink import BatchOutcome, PostgresSink
@@ -87,6 +88,9 @@ def create_app(settings: Settings) -> faust.App:
         # faust's default linger of 0 sent one produce request per canonical event: 15% of a worker's
         # CPU went to socket writes (py-spy). 10 ms lets a normalise batch travel in a few requests.
         producer_linger=0.01,
+        # streams/batch_send.py fills one record batch per partition; at faust's 16 KiB default a
+        # 1,000-event normalise batch became ~100 batches. 256 KiB stays well under a broker's 1 MB limit.
+        producer_max_batch_size=256 * 1024,
         # Tansu (embedded broker) holds every JoinGroup for half the session timeout; see
         # docs/ARCHITECTURE.md. 6 s keeps a worker's first assignment to ~3 s.
         broker_session_timeout=settings.broker_session_timeout_s,
@@ -97,8 +101,6 @@ def create_app(settings: Settings) -> faust.App:
     )
     raw_topic = app.topic(*topics.raw.values(), value_type=bytes, key_type=bytes)
     canonical_topic = app.topic(topics.canonical, value_type=bytes, key_type=bytes)
-    profiles_topic = app.topic(topics.profiles, value_type=bytes, key_type=bytes)
-    merges_topic = app.topic(topics.merges, value_type=bytes, key_type=bytes)
     dlq_normalise = app.topic(topics.dlq_normalise, value_type=bytes, key_type=bytes)
     dlq_resolve = app.topic(topics.dlq_resolve, value_type=bytes, key_type=bytes)
     state: dict[str, Any] = {}
@@ -120,7 +122,8 @@ def create_app(settings: Settings) -> faust.App:
     async def normalise(stream: faust.StreamT) -> None:
         async for batch in cast(Stream, stream).take_events(NORMALISE_BATCH, within=NORMALISE_LINGER_S):
             await suppression.sync()
-            sends = []
+            sends = []  # lead enrichment only (rare); everything else goes out in one publish() below
+            out: list[Outgoing] = []
             tally = StageTally("normalise")
             for msg in await repair(servers, seen_raw, [_record(e.message) for e in batch]):
                 channel = topics.channel_of(msg.topic)
@@ -135,12 +138,13 @@ def create_app(settings: Settings) -> faust.App:
                     tally.dead_lettered(result.stage, result.reason)
                     log.warning("normalise rejected topic=%s partition=%d offset=%d reason=%s field=%s",
                                 msg.topic, msg.partition, msg.offset, result.reason, result.field)
-                    sends.append(await dlq_normalise.send(key=msg.key, value=dumps(result)))
+                    out.append((topics.dlq_normalise, msg.key, dumps(result)))
                 else:
                     tally.passed_on(channel)
-                    sends.append(await canonical_topic.send(key=canonical_key(result), value=dumps(result)))
+                    out.append((topics.canonical, canonical_key(result), dumps(result)))
                     if fetcher is not None and (lead := lead_to_fetch(result)) is not None:
                         sends.append(await _enrich_lead(fetcher, *lead, msg, raw_facebook, dlq_normalise))
+            await publish(kafka_producer(app), out)
             await asyncio.gather(*sends)
             tally.flush(len(batch))
             await suppression.sync()  # hashes freed by fresh consent leave the table now, not at the next batch
@@ -162,7 +166,7 @@ def create_app(settings: Settings) -> faust.App:
                         "resolve", "invalid-canonical", str(exc.errors()[0]["msg"]), msg.topic, msg.partition,
                         msg.offset, msg.key, msg.value))))
             outcome = await _apply_with_isolation(sink, parsed, dlq_resolve, state, settings)
-            await _publish(outcome, profiles_topic, merges_topic)
+            await publish(kafka_producer(app), _outputs(outcome, topics))
             for e in parsed:
                 tally.passed_on(e.channel)
             for channel in state.pop("rejected", []):  # store-rejected in _apply_with_isolation
@@ -264,17 +268,13 @@ async def _reconnect(state: dict[str, Any], settings: Settings) -> PostgresSink:
             await asyncio.sleep(2.0)
 
 
-async def _publish(outcome: BatchOutcome, profiles: faust.TopicT, merges: faust.TopicT) -> None:
-    """Send profiles, tombstones and merge events and wait until the broker has them."""
-    sends = []
-    for cid, profile in outcome.profiles.items():
-        sends.append(await profiles.send(key=cid.encode(), value=json.dumps(profile, ensure_ascii=False).encode()))
-    for cid in outcome.tombstones:
-        sends.append(await profiles.send(key=cid.encode(), value=None))
-    for merge in outcome.merges:
-        sends.append(await merges.send(key=merge.survivor.encode(), value=merge.model_dump_json().encode()))
-    if sends:
-        await asyncio.gather(*sends)
+def _outputs(outcome: BatchOutcome, topics: Topics) -> list[Outgoing]:
+    """The profiles, tombstones and merge events a stored batch publishes, in that order."""
+    out: list[Outgoing] = [(topics.profiles, cid.encode(), json.dumps(profile, ensure_ascii=False).encode())
+                           for cid, profile in outcome.profiles.items()]
+    out += [(topics.profiles, cid.encode(), None) for cid in outcome.tombstones]
+    out += [(topics.merges, merge.survivor.encode(), merge.model_dump_json().encode()) for merge in outcome.merges]
+    return out
 
 
 class SuppressionCache:
