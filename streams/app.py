@@ -252,6 +252,7 @@ async def _apply_with_isolation(sink: PostgresSink, events: Sequence[CanonicalEv
             left.new_customers += right.new_customers
             left.merges += right.merges
             left.profiles.update(right.profiles)
+            left.profile_json.update(right.profile_json)
             left.tombstones += right.tombstones
             left.review_queued += right.review_queued
             for reason, n in right.refused.items():
@@ -270,7 +271,9 @@ async def _reconnect(state: dict[str, Any], settings: Settings) -> PostgresSink:
 
 def _outputs(outcome: BatchOutcome, topics: Topics) -> list[Outgoing]:
     """The profiles, tombstones and merge events a stored batch publishes, in that order."""
-    out: list[Outgoing] = [(topics.profiles, cid.encode(), json.dumps(profile, ensure_ascii=False).encode())
+    encoded = outcome.profile_json
+    out: list[Outgoing] = [(topics.profiles, cid.encode(),
+                            (encoded.get(cid) or json.dumps(profile, ensure_ascii=False)).encode())
                            for cid, profile in outcome.profiles.items()]
     out += [(topics.profiles, cid.encode(), None) for cid in outcome.tombstones]
     out += [(topics.merges, merge.survivor.encode(), merge.model_dump_json().encode()) for merge in outcome.merges]

@@ -57,6 +57,8 @@ class BatchOutcome:
     new_customers: int = 0
     merges: list[MergeEvent] = field(default_factory=list)
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)  # GoldenProfile JSON objects
+    # the same profiles serialised as written to customers.profile, so publishing does not encode them again
+    profile_json: dict[str, str] = field(default_factory=dict)
     tombstones: list[str] = field(default_factory=list)
     refused: dict[str, int] = field(default_factory=dict)  # reason -> links/merges protection stopped
     review_queued: int = 0
@@ -372,11 +374,13 @@ class PostgresSink:
         # 5. Golden profiles of every touched root.
         if plan.profiles:
             ids = sorted(plan.profiles)
+            encoded = [json.dumps(plan.profiles[i], ensure_ascii=False) for i in ids]
             await cur.execute(
                 """UPDATE customers c SET profile = p.profile::jsonb, updated_at = %s
                      FROM unnest(%b::uuid[], %b::text[]) AS p(id, profile) WHERE c.id = p.id""",
-                (now, ids, [json.dumps(plan.profiles[i], ensure_ascii=False) for i in ids]),
+                (now, ids, encoded),
             )
+            outcome.profile_json = dict(zip(ids, encoded, strict=True))
         outcome.profiles = dict(plan.profiles)
 
     async def _profiles_of_events(self, cur: psycopg.AsyncCursor, event_ids: list[str],
