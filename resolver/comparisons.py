@@ -12,14 +12,15 @@ The levels follow what FEBRL-style linkage and Splink's defaults use (exact / Ja
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from operator import attrgetter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from operator import attrgetter
 
 import numpy as np
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 from rapidfuzz.process import cpdist
 
+from resolver.columnar import factorise
 from resolver.features import MatchRecord
 
 # Fields the engine compares, with the meaning of each level above 1 (level 1 = disagree).
@@ -54,35 +55,45 @@ class RecordColumns:
     """The records of one resolution run, column by column."""
 
     def __init__(self, records: Sequence[MatchRecord]) -> None:
-        self.size = len(records)
-        self.columns: dict[str, Column] = {}
         scalar = [f for f in FIELDS if f not in ("phone", "email")]
         # One attrgetter call per record and a transposition in C, rather than a pass per field.
         by_field = dict(zip(scalar, zip(*map(attrgetter(*scalar), records), strict=True), strict=True)) \
             if records else {f: () for f in scalar}
+        coded = {name: factorise(by_field[name]) for name in scalar}
+        for name in ("phone", "email"):
+            coded[name] = factorise([_first(r.identifiers, name) for r in records])
+        self._build(len(records), coded, None)
+
+    @classmethod
+    def from_codes(cls, size: int, coded: Mapping[str, tuple[np.ndarray, list[str]]],
+                   order: np.ndarray | None = None) -> RecordColumns:
+        """From each field's codes and distinct values, as `resolver.columnar.factorise` numbers them
+        (first appearance, -1 missing). `order`: record k is taken from position order[k] (the engine
+        reads records in memory order and resolves them in time order)."""
+        out = cls.__new__(cls)
+        out._build(size, coded, order)
+        return out
+
+    def _build(self, size: int, coded: Mapping[str, tuple[np.ndarray, list[str]]], order: np.ndarray | None) -> None:
+        self.size = size
+        self.columns: dict[str, Column] = {}
+        uniques: dict[str, list[str]] = {}
         for name in FIELDS:
-            if name == "phone":
-                raw = [_first(r.identifiers, "phone") for r in records]
-            elif name == "email":
-                raw = [_first(r.identifiers, "email") for r in records]
-            else:
-                raw = list(by_field[name])
-            self.columns[name] = _column(raw)
+            codes, uniques[name] = coded[name]
+            self.columns[name] = _column_from_codes(codes if order is None else codes[order], uniques[name])
         # Derived keys used only for blocking, computed once per distinct value, not per record.
-        self.columns["phone_tail"] = _derived(self.columns["phone"], lambda p: p[-7:])
-        self.columns["given_initial"] = _derived(self.columns["given"], lambda g: g[:1])
-        self.columns["email_local"] = _derived(self.columns["email"], lambda e: e.split("@", 1)[0])
+        self.columns["phone_tail"] = _derived(self.columns["phone"], uniques["phone"], lambda p: p[-7:])
+        self.columns["given_initial"] = _derived(self.columns["given"], uniques["given"], lambda g: g[:1])
+        self.columns["email_local"] = _derived(self.columns["email"], uniques["email"], lambda e: e.split("@", 1)[0])
         # For each record, the code of its birth date with day and month exchanged (-1 if none).
-        dates = self.columns["birth_date"]
-        uniques = _uniques(dates)
-        index = {v: c for c, v in enumerate(uniques)}
-        swapped = np.array([index.get(f"{v[:4]}-{v[8:10]}-{v[5:7]}", -1) if len(v) == 10 else -1 for v in uniques]
+        dates = uniques["birth_date"]
+        index = {v: c for c, v in enumerate(dates)}
+        swapped = np.array([index.get(f"{v[:4]}-{v[8:10]}-{v[5:7]}", -1) if len(v) == 10 else -1 for v in dates]
                            + [-1], dtype=np.int32)
-        self.birth_date_swapped = swapped[dates.codes]  # code -1 picks the trailing -1
+        self.birth_date_swapped = swapped[self.columns["birth_date"].codes]  # code -1 picks the trailing -1
 
     def reordered(self, order: np.ndarray) -> RecordColumns:
-        """The same columns with record k taken from position order[k]. The engine reads records in
-        the order they were allocated (memory-local, twice as fast at a million) and sorts here."""
+        """The same columns with record k taken from position order[k]."""
         out = RecordColumns.__new__(RecordColumns)
         out.size = self.size
         out.columns = {name: Column(c.values[order], c.codes[order], c.frequency) for name, c in self.columns.items()}
@@ -93,24 +104,22 @@ class RecordColumns:
         return self.columns[name]
 
 
-def _uniques(col: Column) -> list[str]:
-    """The distinct values of a column in code order (code k is uniques[k])."""
-    out = [""] * len(col.frequency)
-    present = np.flatnonzero(col.codes >= 0)
-    first = np.unique(col.codes[present], return_index=True)[1] if len(present) else np.empty(0, dtype=np.int64)
-    for code, at in enumerate(first.tolist()):
-        out[code] = col.values[present[at]]
-    return out
+def _column_from_codes(codes: np.ndarray, uniques: list[str]) -> Column:
+    """A column from its codes and distinct values. Each record's value is picked from the distinct
+    values (a gather from a small array) rather than copied from the records themselves."""
+    counts = np.bincount(codes[codes >= 0], minlength=len(uniques)).astype(np.float64)
+    present = max(1.0, float(counts.sum()))
+    table = np.empty(len(uniques) + 1, dtype=object)
+    table[:-1] = uniques
+    table[-1] = ""
+    return Column(table[codes], codes.astype(np.int32, copy=False), counts / present)  # code -1: the trailing ""
 
 
-def _derived(col: Column, key: Callable[[str], str]) -> Column:
+def _derived(col: Column, uniques: list[str], key: Callable[[str], str]) -> Column:
     """A column computed from another, value by distinct value, then spread back to the records."""
-    uniques = _uniques(col)
-    derived = _column([key(v) for v in uniques])
-    codes = np.append(derived.codes, -1)[col.codes]  # code -1 picks the trailing -1
-    values = np.append(derived.values, "")[col.codes] if len(col.codes) else np.array([], dtype=object)
-    counts = np.bincount(codes[codes >= 0], minlength=len(derived.frequency)).astype(np.float64)
-    return Column(values, codes.astype(np.int32), counts / max(1.0, float(counts.sum())))
+    codes, derived_uniques = factorise([key(v) for v in uniques])
+    per_record = np.append(codes, -1)[col.codes]  # code -1 picks the trailing -1
+    return _column_from_codes(per_record.astype(np.int32), derived_uniques)
 
 
 def _first(identifiers: tuple[tuple[str, str], ...], kind: str) -> str:
@@ -118,15 +127,6 @@ def _first(identifiers: tuple[tuple[str, str], ...], kind: str) -> str:
         if t == kind:
             return v
     return ""
-
-
-def _column(raw: list[str]) -> Column:
-    index: dict[str, int] = {}
-    get = index.setdefault
-    codes = np.array([get(v, len(index)) if v else -1 for v in raw], dtype=np.int32)
-    counts = np.bincount(codes[codes >= 0], minlength=len(index)).astype(np.float64)
-    present = max(1.0, float(counts.sum()))
-    return Column(np.array(raw, dtype=object), codes, counts / present)
 
 
 def compare(cols: RecordColumns, left: np.ndarray, right: np.ndarray) -> np.ndarray:

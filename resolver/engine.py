@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from resolver.blocking import DEFAULT_RULES, BlockingStats, candidate_pairs
+from resolver.columnar import SCALAR_FIELDS, RecordTable, factorise
 from resolver.comparisons import NON_NAME, RecordColumns
 from resolver.fellegi_sunter import MatchParameters, evidence_fields, field_weights, probability, score, train
 from resolver.features import MatchRecord, match_record
@@ -103,6 +104,28 @@ def cluster_id_for(event_id: str, _namespace: bytes = CUSTOMER_NAMESPACE.bytes) 
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
+_HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
+_UUID_DIGIT_AT = np.array([i for i in range(36) if i not in (8, 13, 18, 23)])  # where the 32 hex digits go
+
+
+def cluster_ids_for(event_ids: Sequence[str], _namespace: bytes = CUSTOMER_NAMESPACE.bytes) -> list[str]:
+    """`cluster_id_for` of many event ids: only the SHA-1 is computed per id; the version and variant
+    bits and the hex text are set for all of them at once in NumPy (half a million clusters at 1M)."""
+    if not event_ids:
+        return []
+    sha1 = hashlib.sha1
+    digests = b"".join([sha1(_namespace + e.encode()).digest()[:16] for e in event_ids])
+    raw = np.frombuffer(digests, dtype=np.uint8).reshape(-1, 16).copy()
+    raw[:, 6] = (raw[:, 6] & 0x0F) | 0x50
+    raw[:, 8] = (raw[:, 8] & 0x3F) | 0x80
+    digits = np.empty((len(raw), 32), dtype=np.uint8)
+    digits[:, 0::2] = _HEX_DIGITS[raw >> 4]
+    digits[:, 1::2] = _HEX_DIGITS[raw & 0x0F]
+    text = np.full((len(raw), 36), ord("-"), dtype=np.uint32)  # UCS-4 code points: a numpy str array
+    text[:, _UUID_DIGIT_AT] = digits
+    return text.view("<U36").ravel().tolist()
+
+
 def resolve_records(items: Iterable[CanonicalEvent | MatchRecord], config: EngineConfig | None = None,
                     params: MatchParameters | None = None,
                     decisions: Mapping[tuple[str, str], bool] | None = None) -> BulkResolution:
@@ -136,11 +159,14 @@ def _resolve(items: Iterable[CanonicalEvent | MatchRecord], config: EngineConfig
              decisions: Mapping[tuple[str, str], bool]) -> BulkResolution:
     clock = _Clock()
     unordered = [i if isinstance(i, MatchRecord) else match_record(i) for i in items]
-    order = sorted(range(len(unordered)), key=[(r.occurred_at, r.key) for r in unordered].__getitem__)
+    # Read every record once, in the order it was allocated (memory-local: twice as fast at a million
+    # as reading them in time order); everything below works on these lists and on codes.
+    table = RecordTable.read(unordered)
+    order = table.time_order()
     clock.lap("features")
     permutation = np.asarray(order, dtype=np.int64)
-    cols = RecordColumns(unordered).reordered(permutation)
-    records = [unordered[i] for i in order]
+    cols = _columns(table, permutation)
+    records = list(map(unordered.__getitem__, order))
     position = np.empty_like(permutation)
     position[permutation] = np.arange(len(permutation))
     clock.lap("columns")
@@ -148,23 +174,38 @@ def _resolve(items: Iterable[CanonicalEvent | MatchRecord], config: EngineConfig
     links: list[Link] = []
     review: list[ReviewPair] = []
     decided = _apply_decisions(records, guard, links, decisions)
-    shared = _stitch(records, cols, guard, links, review, decided, config.vectorised_stitching, (unordered, position))
+    keys = np.array(table.fields["key"], dtype=object)[permutation]  # record keys in time order
+    shared = _stitch(records, cols, guard, links, review, decided, config.vectorised_stitching, (table, position),
+                     keys)
     del unordered
     clock.lap("stitch")
     stats: dict[str, Any] = {"records": len(records), "deterministic_links": len(links),
                              "shared_identifiers": len(shared)}
     if len(records) >= 2:
         params = _match(records, cols, guard, links, review, config, params, stats, clock)
-    roots = [guard.find(i) for i in range(len(records))]
-    names = {root: cluster_id_for(records[root].event_id) for root in set(roots)}
-    stats["clusters"] = len(names)
+    roots = guard.roots()
+    cluster_roots, cluster_of_record = np.unique(roots, return_inverse=True)
+    event_ids = table.fields["event_id"]
+    names = np.array(cluster_ids_for(list(map(event_ids.__getitem__, permutation[cluster_roots].tolist()))),
+                     dtype=object)
+    stats["clusters"] = len(cluster_roots)
+    cluster_of = dict(zip(keys.tolist(), names[cluster_of_record].tolist(), strict=True))
     clock.lap("clusters")
     stats["seconds"] = clock.laps
     return BulkResolution(
-        cluster_of={r.key: names[root] for r, root in zip(records, roots, strict=True)},
+        cluster_of=cluster_of,
         links=links, review=review, shared={f"{t}:{v}": why for (t, v), why in shared.items()},
         params=params, stats=stats,
     )
+
+
+def _columns(table: RecordTable, order: np.ndarray) -> RecordColumns:
+    """The compared columns in time order, from the table's values: scalar fields factorised here,
+    phone and email (each record's first) from the identifiers already factorised."""
+    coded = {name: factorise(table.fields[name]) for name in SCALAR_FIELDS}
+    coded["phone"] = table.first_of_type("phone")
+    coded["email"] = table.first_of_type("email")
+    return RecordColumns.from_codes(table.size, coded, order)
 
 
 def _apply_decisions(records: Sequence[MatchRecord], guard: GuardedClusters, links: list[Link],
@@ -185,9 +226,12 @@ def _apply_decisions(records: Sequence[MatchRecord], guard: GuardedClusters, lin
 
 def _stitch(records: Sequence[MatchRecord], cols: RecordColumns, guard: GuardedClusters, links: list[Link],
             review: list[ReviewPair], decided: Collection[int], vectorised: bool,
-            allocated: tuple[Sequence[MatchRecord], np.ndarray]) -> dict[tuple[str, str], str]:
-    plan = plan_stitching(records, cols, guard, decided, vectorised, allocated)
-    links.extend(Link(records[a].key, records[b].key, f"identifier:{kind}") for a, b, kind in plan.safe_links)
+            read: tuple[RecordTable, np.ndarray], keys: np.ndarray) -> dict[tuple[str, str], str]:
+    plan = plan_stitching(records, cols, guard, decided, vectorised, *read)
+    safe = plan.safe_links
+    # The bulk-merged links built from arrays (keys and rule names gathered in NumPy), not per record.
+    rules = np.array([f"identifier:{kind}" for kind in safe.type_names], dtype=object)
+    links.extend(map(Link, keys[safe.first].tolist(), keys[safe.holder].tolist(), rules[safe.kind].tolist()))
     holders, shared = plan.holders, plan.shared
     # For a shared value, the earliest holder with each given name: a later holder links to it
     # only if the whole name agrees (one lookup per record, not a scan of every earlier holder).
@@ -234,7 +278,7 @@ def _match(records: Sequence[MatchRecord], cols: RecordColumns, guard: GuardedCl
     if params is None:
         params = _train(cols, per_rule, config)
         clock.lap("training")
-    roots = np.fromiter((guard.find(i) for i in range(len(records))), dtype=np.int64, count=len(records))
+    roots = guard.roots()
     apart = roots[left] != roots[right]
     left, right = left[apart], right[apart]
     levels, match_weight, non_name_bits = score(cols, params, left, right, NON_NAME)

@@ -212,6 +212,20 @@ class GuardedClusters(Guard[int]):
         order = np.argsort(roots, kind="stable")
         self._bulk_roots, self._bulk_members = roots[order], moved[order]
 
+    def roots(self) -> np.ndarray:
+        """`find(i)` of every record at once: pointer jumping over the parent array in NumPy, rather
+        than a million Python calls. (No path compression; the roots are the same.)"""
+        n = len(self.records)
+        parent = np.arange(n, dtype=np.int64)
+        if self.parent:
+            parent[np.fromiter(self.parent.keys(), dtype=np.int64, count=len(self.parent))] = np.fromiter(
+                self.parent.values(), dtype=np.int64, count=len(self.parent))
+        while True:
+            jumped = parent[parent]
+            if np.array_equal(jumped, parent):
+                return parent
+            parent = jumped
+
     def _facts(self, node: int) -> tuple[Iterable[str], Iterable[tuple[str, str]]]:
         lo, hi = np.searchsorted(self._bulk_roots, [node, node + 1])
         rs = [self.records[i] for i in (node, *self._bulk_members[lo:hi].tolist())]

@@ -12,11 +12,12 @@ at a time.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from resolver.columnar import RecordTable
 from resolver.comparisons import RecordColumns
 from resolver.features import SHAREABLE_ID_TYPES, MatchRecord
 from resolver.protection import IDENTIFIER_LIMITS, GuardedClusters, shared_identifiers
@@ -27,7 +28,25 @@ class StitchPlan:
     shared: dict[tuple[str, str], str]  # identifier -> why it is shared
     holders: dict[tuple[str, str], list[int]]  # identifier -> holders in time order (risky records' identifiers)
     risky: list[int]  # records to stitch one union at a time, in time order
-    safe_links: list[tuple[int, int, str]]  # (first holder, holder, identifier type) merged in bulk
+    safe_links: SafeLinks  # merged in bulk
+
+
+@dataclass(slots=True)
+class SafeLinks:
+    """The links of the components merged in bulk, as arrays: link k joins record `first[k]` (the
+    identifier's first holder) and `holder[k]` through an identifier of type `kind[k]`."""
+
+    first: np.ndarray
+    holder: np.ndarray
+    kind: np.ndarray  # type code: type_names[kind[k]]
+    type_names: list[str]
+
+    def __len__(self) -> int:
+        return len(self.first)
+
+    def __iter__(self) -> Iterator[tuple[int, int, str]]:
+        names = self.type_names
+        return zip(self.first.tolist(), self.holder.tolist(), [names[k] for k in self.kind.tolist()], strict=True)
 
 
 def _name_codes(cols: RecordColumns) -> np.ndarray:
@@ -55,45 +74,53 @@ def _components(n: int, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _count_distinct_per_label(labels: np.ndarray, values: np.ndarray) -> np.ndarray:
     """For each label (record index space), how many distinct non-negative values its records hold."""
     keep = values >= 0
-    pairs = np.unique(np.stack([labels[keep], values[keep]], axis=1), axis=0) if keep.any() else np.empty((0, 2))
-    return np.bincount(pairs[:, 0].astype(np.int64), minlength=len(labels)) if len(pairs) else np.zeros(len(labels))
+    if not keep.any():
+        return np.zeros(len(labels))
+    # (label, value) packed into one int64, so the distinct pairs are a 1-D unique (a 2-D unique
+    # with axis=0 sorts rows as opaque bytes, several times slower).
+    values = values[keep].astype(np.int64)
+    radix = int(values.max()) + 1
+    if radix * len(labels) >= 2**62:  # the packed pair could overflow: number the values compactly first
+        values = np.unique(values, return_inverse=True)[1].astype(np.int64)
+        radix = int(values.max()) + 1
+    pairs = np.unique(labels[keep].astype(np.int64) * radix + values)
+    return np.bincount(pairs // radix, minlength=len(labels))
 
 
 def plan_stitching(records: Sequence[MatchRecord], cols: RecordColumns, guard: GuardedClusters,
-                   decided: Collection[int], vectorised: bool = True,
-                   allocated: tuple[Sequence[MatchRecord], np.ndarray] | None = None) -> StitchPlan:
-    """`vectorised=False` sends every record through the sequential loop (the reference the tests compare to)."""
+                   decided: Collection[int], vectorised: bool = True, table: RecordTable | None = None,
+                   position: np.ndarray | None = None) -> StitchPlan:
+    """`vectorised=False` sends every record through the sequential loop (the reference the tests compare to).
+
+    `table`: the records as the engine read them (`RecordTable.read`, memory order), with `position`
+    the place of each in `records` (time order); read here when not given."""
     n = len(records)
-    index: dict[tuple[str, str], int] = {}
-    get = index.setdefault
-    # `allocated`: the same records in memory order, with each one's position in `records`; reading
-    # a million objects in that order is much faster than in time order.
-    walk, position = allocated if allocated is not None else (records, np.arange(n, dtype=np.int64))
-    occ_rec = [i for i, r in enumerate(walk) for _ in r.identifiers]
-    occ_code = [get(ident, len(index)) for r in walk for ident in r.identifiers]
-    idents = list(index)
-    rec = position[np.asarray(occ_rec, dtype=np.int64)]
-    code = np.asarray(occ_code, dtype=np.int64)
+    if table is None or position is None:
+        table, position = RecordTable.read(records), np.arange(n, dtype=np.int64)
+    idents = table.idents
+    rec = position[table.occ_record]
+    code = table.occ_code
     order = np.lexsort((rec, code))  # by identifier, then record (time order)
     rec, code = rec[order], code[order]
     starts = np.flatnonzero(np.r_[True, code[1:] != code[:-1]]) if len(code) else np.empty(0, dtype=np.int64)
     sizes = np.diff(np.r_[starts, len(code)])
     group = np.repeat(np.arange(len(starts)), sizes)
     first = rec[starts][group]
+    type_of_code = table.ident_type  # identifier code -> type code
+    occ_type = type_of_code[code]
 
     # Shared candidates: shareable values whose holders show two different names or birth dates.
     given = _name_codes(cols)
     dates = cols["birth_date"].codes.astype(np.int64)
-    multi_groups = np.flatnonzero(sizes >= 2)
-    type_of = np.array([kind for kind, _ in idents], dtype=object)
-    shareable_code = np.isin(type_of, list(SHAREABLE_ID_TYPES)) if len(type_of) else np.empty(0, dtype=bool)
-    kinds = shareable_code[code[starts]] if len(starts) else np.empty(0, dtype=bool)
+    shareable_types = [table.type_code(kind) for kind in sorted(SHAREABLE_ID_TYPES)]
+    kinds = np.isin(type_of_code[code[starts]], shareable_types)
     n_given = _count_distinct_per_label(group, given[rec])[: len(starts)]
     n_dates = _count_distinct_per_label(group, dates[rec])[: len(starts)]
-    suspect = [g for g in multi_groups if kinds[g] and (n_given[g] >= 2 or n_dates[g] >= 2)]
-    candidates = {idents[code[starts[g]]]: rec[starts[g]:starts[g] + sizes[g]].tolist() for g in suspect}
+    suspect = np.flatnonzero((sizes >= 2) & kinds & ((n_given >= 2) | (n_dates >= 2)))
+    code_of = {idents[c]: c for c in code[starts[suspect]].tolist()}
+    candidates = {idents[code[starts[g]]]: rec[starts[g]:starts[g] + sizes[g]].tolist() for g in suspect.tolist()}
     shared = shared_identifiers(records, candidates)
-    shared_codes = np.array(sorted(index[k] for k in shared), dtype=np.int64)
+    shared_codes = np.array(sorted(code_of[k] for k in shared), dtype=np.int64)
 
     # Components over non-shared links; what makes one risky.
     is_shared = np.isin(code, shared_codes)
@@ -106,10 +133,7 @@ def plan_stitching(records: Sequence[MatchRecord], cols: RecordColumns, guard: G
     risky_label[labels[risky]] = True
     risky_label[np.flatnonzero(_count_distinct_per_label(labels, dates) >= 2)] = True
     for kind, limit in IDENTIFIER_LIMITS.items():
-        of_kind = np.flatnonzero(type_of == kind) if len(type_of) else np.empty(0, dtype=np.int64)
-        if not len(of_kind):
-            continue
-        mine = np.isin(code, of_kind)
+        mine = occ_type == table.type_code(kind)
         if mine.any():  # distinct values of this type per component label
             per_label = _count_distinct_per_label(labels[rec[mine]], code[mine])
             risky_label[np.flatnonzero(per_label[:n] > limit)] = True
@@ -118,14 +142,10 @@ def plan_stitching(records: Sequence[MatchRecord], cols: RecordColumns, guard: G
     # Safe components merge at once; their links are the evidence.
     safe_edge = link & ~risky_record[rec]
     guard.bulk_merge(labels, ~risky_record)
-    safe_links = list(zip(first[safe_edge].tolist(), rec[safe_edge].tolist(),
-                          type_of[code[safe_edge]].tolist() if safe_edge.any() else [], strict=True))
+    safe_links = SafeLinks(first[safe_edge], rec[safe_edge], occ_type[safe_edge], table.type_names)
 
     # The risky records go one union at a time; they need the holders of their identifiers.
-    risky_ids = {idents[c] for c in np.unique(code[risky_record[rec]])}
-    holders: dict[tuple[str, str], list[int]] = {}
-    for g in multi_groups:
-        key = idents[code[starts[g]]]
-        if key in risky_ids:
-            holders[key] = rec[starts[g]:starts[g] + sizes[g]].tolist()
+    risky_holders = np.add.reduceat(risky_record[rec].astype(np.int64), starts) if len(starts) else starts
+    holders = {idents[code[starts[g]]]: rec[starts[g]:starts[g] + sizes[g]].tolist()
+               for g in np.flatnonzero((risky_holders > 0) & (sizes >= 2)).tolist()}
     return StitchPlan(shared, holders, np.flatnonzero(risky_record).tolist(), safe_links)
