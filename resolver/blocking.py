@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from resolver.columnar import unique_sorted
 from resolver.comparisons import RecordColumns
 
 # Each rule: the columns that must be equal (phone_tail = last 7 digits, given_initial, email_local
@@ -93,7 +94,7 @@ def rule_pairs(cols: RecordColumns, rule: tuple[str, ...], max_block: int) -> tu
     sizes = np.diff(np.r_[starts, len(order)])
     skipped = int((sizes > max_block).sum())
     chunks: list[np.ndarray] = []
-    for size in np.unique(sizes[(sizes >= 2) & (sizes <= max_block)]):
+    for size in unique_sorted(sizes[(sizes >= 2) & (sizes <= max_block)]):
         block_starts = starts[sizes == size]
         m = order[block_starts[:, None] + np.arange(size)]  # (blocks, size)
         a, b = np.triu_indices(int(size), k=1)
@@ -116,6 +117,6 @@ def candidate_pairs(cols: RecordColumns, rules: Sequence[tuple[str, ...]], max_b
         if skipped:
             stats.skipped_blocks[rule_name(rule)] = skipped
     n = max(1, cols.size)
-    codes = np.unique(np.concatenate(list(per_rule.values()))) if per_rule else np.empty(0, dtype=np.int64)
+    codes = unique_sorted(np.concatenate(list(per_rule.values()))) if per_rule else np.empty(0, dtype=np.int64)
     stats.candidate_pairs = len(codes)
     return codes // n, codes % n, stats, per_rule

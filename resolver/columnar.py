@@ -44,6 +44,16 @@ def factorise(raw: Sequence[str]) -> tuple[np.ndarray, list[str]]:
     return np.fromiter(map(index.__getitem__, raw), dtype=np.int32, count=len(raw)), uniques
 
 
+def unique_sorted(values: np.ndarray) -> np.ndarray:
+    """`np.unique(values)` for a 1-D integer array, by sorting. NumPy >= 2.3 answers a plain
+    `np.unique` with a hash table, which is many times slower on millions of distinct int64 (14 s
+    against 0.2 s for 12M on the benchmark machine); the sort gives the same sorted result."""
+    if not len(values):
+        return values.copy()
+    ordered = np.sort(values)
+    return ordered[np.r_[True, ordered[1:] != ordered[:-1]]]
+
+
 def renumber_by_first_appearance(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Codes (-1 = missing) renumbered 0, 1, ... in order of first appearance; and, for each new code,
     the old one. Used where a column's values are already coded by another factorisation."""
@@ -68,7 +78,7 @@ class RecordTable:
     is identifier c, `ident_type[c]` the code of its type in `type_names`."""
 
     size: int
-    fields: dict[str, tuple[str, ...]]
+    fields: dict[str, list[str]]
     occ_record: np.ndarray
     occ_code: np.ndarray
     idents: list[tuple[str, str]]
@@ -78,11 +88,10 @@ class RecordTable:
     @classmethod
     def read(cls, records: Sequence[MatchRecord]) -> RecordTable:
         n = len(records)
-        if n:
-            rows = map(attrgetter(*ENGINE_FIELDS, "identifiers"), records)
-            *columns, identifiers = zip(*rows, strict=True)  # the transposition runs in C
-        else:
-            columns, identifiers = [() for _ in ENGINE_FIELDS], ()
+        # One C-level pass per field: faster than one attrgetter of every field followed by a
+        # transposition (0.7 s against 1.1 s at a million records), the records being read in order.
+        columns = [list(map(attrgetter(name), records)) for name in ENGINE_FIELDS]
+        identifiers = list(map(attrgetter("identifiers"), records))
         counts = np.fromiter(map(len, identifiers), dtype=np.int64, count=n)
         occurrences = list(chain.from_iterable(identifiers))
         first_seen = dict.fromkeys(occurrences)

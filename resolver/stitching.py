@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from resolver.columnar import RecordTable
+from resolver.columnar import RecordTable, unique_sorted
 from resolver.comparisons import RecordColumns
 from resolver.features import SHAREABLE_ID_TYPES, MatchRecord
 from resolver.protection import IDENTIFIER_LIMITS, GuardedClusters, shared_identifiers
@@ -83,7 +83,7 @@ def _count_distinct_per_label(labels: np.ndarray, values: np.ndarray) -> np.ndar
     if radix * len(labels) >= 2**62:  # the packed pair could overflow: number the values compactly first
         values = np.unique(values, return_inverse=True)[1].astype(np.int64)
         radix = int(values.max()) + 1
-    pairs = np.unique(labels[keep].astype(np.int64) * radix + values)
+    pairs = unique_sorted(labels[keep].astype(np.int64) * radix + values)
     return np.bincount(pairs // radix, minlength=len(labels))
 
 
