@@ -46,9 +46,20 @@ NON_NAME = tuple(name not in NAME_FIELDS for name in FIELDS)  # fields whose agr
 
 @dataclass(slots=True)
 class Column:
-    values: np.ndarray  # object array of str ("" = missing)
+    distinct: np.ndarray  # object array: the value of each code, then "" (so code -1 reads "")
     codes: np.ndarray  # int32 code per record, -1 when missing
     frequency: np.ndarray  # float64 share of non-missing records holding each code
+
+    def values_at(self, records: np.ndarray) -> np.ndarray:
+        """The values (str, "" = missing) of these records. Gathered from the distinct values when
+        asked, for the few pairs that need a string comparison: a full per-record object column
+        would cost a million reference-count writes per field."""
+        return self.distinct[self.codes[records]]
+
+    @property
+    def values(self) -> np.ndarray:
+        """Every record's value (object array of str, "" = missing)."""
+        return self.values_at(np.arange(len(self.codes)))
 
 
 class RecordColumns:
@@ -96,7 +107,7 @@ class RecordColumns:
         """The same columns with record k taken from position order[k]."""
         out = RecordColumns.__new__(RecordColumns)
         out.size = self.size
-        out.columns = {name: Column(c.values[order], c.codes[order], c.frequency) for name, c in self.columns.items()}
+        out.columns = {name: Column(c.distinct, c.codes[order], c.frequency) for name, c in self.columns.items()}
         out.birth_date_swapped = self.birth_date_swapped[order]
         return out
 
@@ -105,14 +116,13 @@ class RecordColumns:
 
 
 def _column_from_codes(codes: np.ndarray, uniques: list[str]) -> Column:
-    """A column from its codes and distinct values. Each record's value is picked from the distinct
-    values (a gather from a small array) rather than copied from the records themselves."""
+    """A column from its codes and distinct values."""
     counts = np.bincount(codes[codes >= 0], minlength=len(uniques)).astype(np.float64)
     present = max(1.0, float(counts.sum()))
-    table = np.empty(len(uniques) + 1, dtype=object)
-    table[:-1] = uniques
-    table[-1] = ""
-    return Column(table[codes], codes.astype(np.int32, copy=False), counts / present)  # code -1: the trailing ""
+    distinct = np.empty(len(uniques) + 1, dtype=object)
+    distinct[:-1] = uniques
+    distinct[-1] = ""  # what code -1 reads
+    return Column(distinct, codes.astype(np.int32, copy=False), counts / present)
 
 
 def _derived(col: Column, uniques: list[str], key: Callable[[str], str]) -> Column:
@@ -151,8 +161,8 @@ def _swapped_names(cols: RecordColumns, left: np.ndarray, right: np.ndarray, out
     candidates = np.flatnonzero((out[:, f] == 1) & (out[:, g] == 1))
     if not len(candidates):
         return
-    a_f, a_g = fam.values[left[candidates]], giv.values[left[candidates]]
-    b_f, b_g = fam.values[right[candidates]], giv.values[right[candidates]]
+    a_f, a_g = fam.values_at(left[candidates]), giv.values_at(left[candidates])
+    b_f, b_g = fam.values_at(right[candidates]), giv.values_at(right[candidates])
     swapped = (a_f == b_g) & (a_g == b_f)
     hit = candidates[swapped]
     out[hit, f] = len(LEVELS["family"])
@@ -171,7 +181,7 @@ def _levels(name: str, col: Column, left: np.ndarray, right: np.ndarray) -> np.n
     if name in ("gender", "province") or not differ.any():
         return level
     idx = np.flatnonzero(differ)
-    va, vb = col.values[left[idx]], col.values[right[idx]]
+    va, vb = col.values_at(left[idx]), col.values_at(right[idx])
     if name in ("family", "given", "locality", "street", "middle"):
         sim = cpdist(va, vb, scorer=JaroWinkler.normalized_similarity, score_cutoff=0.8, workers=-1)
         if name == "middle":
