@@ -13,7 +13,7 @@ The levels follow what FEBRL-style linkage and Splink's defaults use (exact / Ja
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from operator import attrgetter
 
 import numpy as np
@@ -21,6 +21,7 @@ from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
 from rapidfuzz.process import cpdist
 
 from resolver.columnar import factorise
+from resolver.edits import CodePoints, within_one_edit
 from resolver.features import MatchRecord
 
 # Fields the engine compares, with the meaning of each level above 1 (level 1 = disagree).
@@ -49,6 +50,12 @@ class Column:
     distinct: np.ndarray  # object array: the value of each code, then "" (so code -1 reads "")
     codes: np.ndarray  # int32 code per record, -1 when missing
     frequency: np.ndarray  # float64 share of non-missing records holding each code
+    _points: CodePoints | None = field(default=None, repr=False)  # distinct values as code points, when asked
+
+    def code_points(self) -> CodePoints:
+        if self._points is None:
+            self._points = CodePoints.of(self.distinct)
+        return self._points
 
     def values_at(self, records: np.ndarray) -> np.ndarray:
         """The values (str, "" = missing) of these records. Gathered from the distinct values when
@@ -198,6 +205,18 @@ def _levels(name: str, col: Column, left: np.ndarray, right: np.ndarray) -> np.n
         level[idx[dist <= 2]] = 2
         level[idx[dist <= 1]] = 3  # day/month exchanged: level 2 too, set in compare()
     else:  # postcode, id_number, phone, email: one edit (Damerau: a transposition is one edit)
-        dist = cpdist(va, vb, scorer=DamerauLevenshtein.distance, score_cutoff=1, workers=-1)
-        level[idx[dist <= 1]] = 2
+        level[idx[_one_edit_apart(col, a[idx], b[idx], va, vb)]] = 2
     return level
+
+
+def _one_edit_apart(col: Column, a: np.ndarray, b: np.ndarray, va: np.ndarray, vb: np.ndarray) -> np.ndarray:
+    """Damerau distance <= 1 for pairs of different values (codes a, b; strings va, vb): in NumPy
+    (resolver/edits.py) where both values fit its matrix, by rapidfuzz for the rest."""
+    points = col.code_points()
+    fast = points.fits[a] & points.fits[b]
+    close = np.zeros(len(a), dtype=bool)
+    close[fast] = within_one_edit(points, a[fast], b[fast])
+    slow = np.flatnonzero(~fast)
+    if len(slow):
+        close[slow] = cpdist(va[slow], vb[slow], scorer=DamerauLevenshtein.distance, score_cutoff=1, workers=-1) <= 1
+    return close
