@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain, count
-from operator import attrgetter
+from operator import attrgetter, eq
 from typing import Any, TypeVar
 
 import numpy as np
@@ -123,8 +123,8 @@ class RecordTable:
         # Sorting by the timestamp alone lets Python's sort compare plain strings (its fastest path,
         # three times faster than comparing tuples); the rare ties are then put in key order.
         order = sorted(range(self.size), key=occurred.__getitem__)
-        in_time = factorise(occurred)[0][np.asarray(order, dtype=np.int64)]
-        tied = np.flatnonzero(in_time[1:] == in_time[:-1]) if self.size > 1 else np.empty(0, dtype=np.int64)
+        in_time = list(map(occurred.__getitem__, order))
+        tied = np.flatnonzero(np.fromiter(map(eq, in_time, in_time[1:]), dtype=bool, count=max(0, self.size - 1)))
         start = 0
         for t in tied.tolist():  # each run of equal timestamps [t, end), sorted by key
             if t < start:
