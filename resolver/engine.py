@@ -34,7 +34,7 @@ from typing import Any, cast
 import numpy as np
 
 from resolver.blocking import DEFAULT_RULES, BlockingStats, candidate_pairs
-from resolver.columnar import SCALAR_FIELDS, RecordTable, factorise
+from resolver.columnar import RecordTable
 from resolver.comparisons import NON_NAME, RecordColumns
 from resolver.fellegi_sunter import MatchParameters, evidence_fields, field_weights, probability, score, train
 from resolver.features import MatchRecord, match_record
@@ -206,9 +206,9 @@ def _resolve(items: Iterable[CanonicalEvent | MatchRecord], config: EngineConfig
 
 
 def _columns(table: RecordTable, order: np.ndarray) -> RecordColumns:
-    """The compared columns in time order, from the table's values: scalar fields factorised here,
-    phone and email (each record's first) from the identifiers already factorised."""
-    coded = {name: factorise(table.fields[name]) for name in SCALAR_FIELDS}
+    """The compared columns in time order, from the table's codes: phone and email (each record's
+    first) taken from the identifiers, already factorised."""
+    coded = dict(table.coded)
     coded["phone"] = table.first_of_type("phone")
     coded["email"] = table.first_of_type("email")
     return RecordColumns.from_codes(table.size, coded, order)
