@@ -31,7 +31,7 @@ CHUNK = 250_000  # pairs per NumPy pass: bounds the temporary matrices (a few te
 class CodePoints:
     """Distinct values as rows of zero-padded code points (one spare zero column at the end)."""
 
-    matrix: np.ndarray  # uint32, (values, width + 1)
+    matrix: np.ndarray  # uint8/16/32 (the narrowest that holds them), (values, width + 1)
     lengths: np.ndarray  # int64 per value
     fits: np.ndarray  # bool per value: in the matrix (short enough, no NUL)
 
@@ -46,6 +46,9 @@ class CodePoints:
         if width:
             matrix[:, :width] = text.view(np.uint32).reshape(len(values), -1)[:, :width]
         fits &= (matrix != 0).sum(axis=1) == lengths  # a NUL inside a value would read as padding
+        top = int(matrix.max(initial=0))
+        if top < 2**16:  # phones, postcodes, emails: ASCII; a narrower matrix is less to read per pair
+            matrix = matrix.astype(np.uint8 if top < 2**8 else np.uint16)
         return cls(matrix, lengths, fits)
 
 

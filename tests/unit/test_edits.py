@@ -34,31 +34,32 @@ def _check(pairs: list[tuple[str, str]]) -> None:
     assert got.tolist() == want.tolist()
 
 
-def _edit(rng: random.Random, s: str) -> str:
+def _edit(rng: random.Random, s: str, alphabet: str) -> str:
     i = rng.randrange(len(s) + 1)
     kind = rng.randrange(4)
     if kind == 0:
-        return s[:i] + rng.choice(ALPHABET) + s[i:]
+        return s[:i] + rng.choice(alphabet) + s[i:]
     if not s:
         return s
     i = min(i, len(s) - 1)
     if kind == 1:
         return s[:i] + s[i + 1:]
     if kind == 2:
-        return s[:i] + rng.choice(ALPHABET) + s[i + 1:]
+        return s[:i] + rng.choice(alphabet) + s[i + 1:]
     i = min(i, len(s) - 2)
     return s[:i] + s[i + 1] + s[i] + s[i + 2:] if i >= 0 else s
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_agrees_with_rapidfuzz_on_strings_one_to_three_edits_apart(seed: int) -> None:
+@pytest.mark.parametrize("alphabet", [ALPHABET, "0123+", "ađ1"])  # uint32, uint8 and uint16 matrices
+@pytest.mark.parametrize("seed", [1, 2])
+def test_agrees_with_rapidfuzz_on_strings_one_to_three_edits_apart(seed: int, alphabet: str) -> None:
     rng = random.Random(seed)
     pairs = []
     for _ in range(20_000):
-        x = "".join(rng.choice(ALPHABET) for _ in range(rng.randrange(1, 9)))
+        x = "".join(rng.choice(alphabet) for _ in range(rng.randrange(1, 9)))
         y = x
         for _ in range(rng.choice([1, 1, 2, 3])):
-            y = _edit(rng, y)
+            y = _edit(rng, y, alphabet)
         if y and y != x:
             pairs.append((x, y))
     _check(pairs)
