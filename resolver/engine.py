@@ -190,7 +190,11 @@ def _resolve(items: Iterable[CanonicalEvent | MatchRecord], config: EngineConfig
     if len(records) >= 2:
         params = _match(records, cols, guard, links, review, config, params, stats, clock)
     roots = guard.roots()
-    cluster_roots, cluster_of_record = np.unique(roots, return_inverse=True)
+    # Clusters numbered by their root (the earliest record), found by marking roots: no sort needed.
+    is_root = np.zeros(len(records), dtype=bool)
+    is_root[roots] = True
+    cluster_roots = np.flatnonzero(is_root)
+    cluster_of_record = (np.cumsum(is_root) - 1)[roots]
     event_ids = table.fields["event_id"]
     names = np.array(cluster_ids_for(list(map(event_ids.__getitem__, permutation[cluster_roots].tolist()))),
                      dtype=object)
