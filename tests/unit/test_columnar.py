@@ -101,3 +101,16 @@ def test_roots_of_every_record_equal_find() -> None:
     for _ in range(150):
         guard.force(rng.randrange(200), rng.randrange(200))
     assert guard.roots().tolist() == [guard.find(i) for i in range(200)]
+
+
+def test_empty_and_tiny_inputs_resolve() -> None:
+    from resolver.engine import resolve_records
+
+    assert resolve_records([]).cluster_of == {}
+    one = MatchRecord(key="a", event_id="e1", occurred_at="", identifiers=())
+    assert resolve_records([one]).cluster_of == {"a": cluster_id_for("e1")}
+    two = MatchRecord(key="b", event_id="e2", occurred_at="", identifiers=(("phone", "+84901234567"),))
+    three = MatchRecord(key="c", event_id="e3", occurred_at="", identifiers=(("phone", "+84901234567"),))
+    result = resolve_records([three, two])
+    assert result.cluster_of == {"b": cluster_id_for("e2"), "c": cluster_id_for("e2")}
+    assert [(x.left, x.right, x.rule) for x in result.links] == [("b", "c", "identifier:phone")]
