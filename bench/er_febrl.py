@@ -47,7 +47,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.er_metrics import pair_counts  # noqa: E402
-from connectors.bulk import BulkConnector  # noqa: E402
+from connectors.bulk import BulkConnector, BulkRow  # noqa: E402
 from connectors.tabular import BadRow  # noqa: E402
 from resolver.normalise import Rejected, canonical_event  # noqa: E402
 from schema.errors import MalformedPayload  # noqa: E402
@@ -132,7 +132,8 @@ def hopnhat_run(name: str, frames: list[Any], workdir: Path) -> dict[str, Any]:
             if isinstance(row, BadRow):
                 rejected.append((f"{path.name}:{row.line}", row.field))
                 continue
-            rec_id = str(row.cells["record_id"][0])
+            assert isinstance(row, BulkRow)
+            rec_id = str(row.mapped("record_id")[0])
             try:
                 raw = connector.row_event(row, options=FEBRL_MAPPING, source_id=source_id, file_sha256=sha,
                                           received_at=received)

@@ -245,6 +245,17 @@ class FileConnector(Connector):
     def row_event(self, row: SourceRow, *, options: Mapping[str, Any], source_id: str, file_sha256: str,
                   received_at: datetime) -> CloudEvent | None: ...
 
+    def row_record(self, row: SourceRow, *, options: Mapping[str, Any], source_id: str, file_sha256: str,
+                   received_at: datetime) -> tuple[bytes, bytes] | None:
+        """The row as its Kafka record (key, CloudEvent JSON), or None for a row about no customer; raises
+        MalformedPayload as `row_event` does. What the file importer publishes: a connector may override it
+        to skip building the pydantic model, but must give exactly these bytes."""
+        event = self.row_event(row, options=options, source_id=source_id, file_sha256=file_sha256,
+                               received_at=received_at)
+        if event is None:
+            return None
+        return self.kafka_key(event).encode(), event.model_dump_json().encode()
+
     def verify(self, headers: Mapping[str, str], body: bytes, secret: bytes) -> None:
         verify_hmac_sha256(headers.get(self.signature_header), secret, body)
 

@@ -203,6 +203,7 @@ def parse_chunks(connector: FileConnector, data: bytes, *, name: str, options: M
                  chunk_rows: int = 256) -> Iterator[Chunk]:
     """Every row after the first `done` (at most `limit` of them) as events or dead letters, in chunks."""
     key = checkpoint_source(connector.channel, sha)
+    dead_key = key.encode()
     chunk = Chunk(upto=0)
     ordinal = 0
     for row in connector.read_rows(data, filename=name, options=options):
@@ -216,20 +217,33 @@ def parse_chunks(connector: FileConnector, data: bytes, *, name: str, options: M
             chunk.skipped += 1
             continue
         chunk.rows += 1
-        outcome = row_outcome(connector, row, name=name, options=options, source_id=source_id, sha=sha,
+        outcome = _row_record(connector, row, name=name, options=options, source_id=source_id, sha=sha,
                               received_at=received_at)
         if isinstance(outcome, RowProblem):
             chunk.problems.append(outcome)
-            chunk.records.append((True, key.encode(), dead_letter(outcome, row.raw, key).model_dump_json().encode()))
+            chunk.records.append((True, dead_key, dead_letter(outcome, row.raw, key).model_dump_json().encode()))
         elif outcome is None:
             chunk.ignored += 1
         else:
-            chunk.records.append((False, connector.kafka_key(outcome).encode(), outcome.model_dump_json().encode()))
+            chunk.records.append((False, *outcome))
         if chunk.rows >= chunk_rows:
             yield chunk
             chunk = Chunk(upto=ordinal)
     if chunk.rows or chunk.skipped or ordinal == 0:
         yield chunk
+
+
+def _row_record(connector: FileConnector, row: SourceRow | BadRow, *, name: str, options: Mapping[str, Any],
+                source_id: str, sha: str, received_at: datetime) -> tuple[bytes, bytes] | RowProblem | None:
+    """`row_outcome` as the (key, value) record to publish: the connector's `row_record` may serialise the
+    event without building it (the bulk connector does; parsing is the import's limit)."""
+    if isinstance(row, BadRow):
+        return RowProblem(name, row.line, row.field, row.reason)
+    try:
+        return connector.row_record(row, options=options, source_id=source_id, file_sha256=sha,
+                                    received_at=received_at)
+    except MalformedPayload as exc:
+        return RowProblem(name, row.line, exc.field, exc.reason)
 
 
 def _parser_process(channel: str, path: str, options: dict[str, Any], source_id: str, sha: str,
