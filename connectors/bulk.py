@@ -110,13 +110,9 @@ class ColumnPlan:
                                    + ", ".join(SINGLE_FIELDS + LIST_FIELDS + ("channel_ids", "attributes")))
         self.extra = [h for h in header if h not in used and h]
 
-    def apply(self, cells: Mapping[str, Any]) -> dict[str, Any]:
-        mapped: dict[str, Any] = {f: [cells.get(c) for c in cols] for f, cols in self.fields.items()}
-        mapped["channel_ids"] = {k: [cells.get(c) for c in cols] for k, cols in self.channel_ids.items()}
-        mapped["attributes"] = {k: " ".join(t for c in cols if (t := cell_text(cells.get(c))))
-                                for k, cols in self.attributes.items()}
-        mapped["extra"] = {h: cells.get(h) for h in self.extra}
-        return mapped
+
+# A year the clock has already reached: birth years up to it need no date.today() (a call per row).
+_YEAR_SEEN = date.today().year
 
 
 def _birth_date(value: Any) -> str:
@@ -133,16 +129,9 @@ def _birth_date(value: Any) -> str:
         parsed = date(year, month, day)
     except ValueError as exc:
         raise MalformedPayload("birth_date", f"{text!r}: {exc}") from exc
-    if not 1900 <= parsed.year <= date.today().year:
+    if parsed.year < 1900 or (parsed.year > _YEAR_SEEN and parsed.year > date.today().year):
         raise MalformedPayload("birth_date", f"year {parsed.year} out of range")
     return parsed.isoformat()
-
-
-def _first(values: list[Any]) -> str:
-    for v in values:
-        if text := cell_text(v):
-            return text
-    return ""
 
 
 class BuiltRow(NamedTuple):
@@ -227,8 +216,7 @@ class RowPlan:
         attributes = {name_: joined for name_, cols in self.attributes
                       if (joined := " ".join(t for col in cols if (t := cell_text(cells[col]))))}
         extra = {col: text for col in self.extra if (text := cell_text(cells[col]))}
-        subject = emails[0].lower() if emails else ("".join(c for c in phones[0] if c.isdigit())[-9:]
-                                                    if phones else record_id)
+        subject = emails[0].lower() if emails else (_phone_digits(phones[0])[-9:] if phones else record_id)
         return BuiltRow(f"bulk:{source_id}:{record_id}", subject, occurred_at, {
             "source": source_id, "record_id": record_id, "line": line, "full_name": name or None,
             "phones": phones, "emails": emails, "channel_ids": channel_ids, "fields": fields,
@@ -238,9 +226,16 @@ class RowPlan:
 def _first_text(cells: Mapping[str, Any], cols: tuple[str, ...]) -> str:
     """The first non-blank cell of `cols`, as text."""
     for col in cols:
-        if text := cell_text(cells[col]):
+        value = cells[col]
+        if text := (value.strip() if type(value) is str else cell_text(value)):  # cell_text's own fast path
             return text
     return ""
+
+
+def _phone_digits(phone: str) -> str:
+    if phone.isascii() and phone.isdigit():  # most phones: no character to drop
+        return phone
+    return "".join(c for c in phone if c.isdigit())
 
 
 def _phones_of(value: Any, field: str) -> list[str]:
