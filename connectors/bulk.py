@@ -26,7 +26,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from functools import lru_cache
+from datetime import date, datetime, timedelta
 from typing import Any, ClassVar, NamedTuple
 
 from pydantic_core import to_json
@@ -259,6 +260,28 @@ class BulkRow(SourceRow):
         return [self.cells[col] for col in self.plan.fields.get(field, ())]
 
 
+class Envelope(NamedTuple):
+    """The JSON of a CloudEvent's fields that are the same for every row of an import, in field order."""
+
+    source_and_type: bytes  # ,"source":...,"type":...,"subject":
+    channel_and_received: bytes  # ,"datacontenttype":...,"hopnhatchannel":...,"hopnhatreceived":...
+    received: bytes  # hopnhatreceived alone: also the time of rows without an event-time column
+
+
+@lru_cache(maxsize=16)
+def _envelope(source_id: str, event_type: str, channel: str, received_at: datetime,
+              utc_offset: timedelta | None) -> Envelope:
+    """Serialised once per import, not per row: a datetime alone costs to_json ~0.5 µs. `utc_offset` is only
+    part of the cache key: 08:00+07:00 == 01:00Z as datetimes, but they are written differently."""
+    received = to_json(received_at)
+    return Envelope(
+        source_and_type=b"".join((b',"source":', to_json(f"/bulk/{source_id}"), b',"type":', to_json(event_type),
+                                  b',"subject":')),
+        channel_and_received=b"".join((b',"datacontenttype":"application/json","hopnhatchannel":',
+                                       to_json(channel), b',"hopnhatreceived":', received)),
+        received=received)
+
+
 def _row_plan(row: SourceRow, options: Mapping[str, Any]) -> RowPlan:
     """The plan a row was read with; a SourceRow made elsewhere gets one built from its own keys."""
     if isinstance(row, BulkRow):
@@ -298,10 +321,12 @@ class BulkConnector(FileConnector):
         building the pydantic model: the fields are typed by construction (`RowPlan.build`), so its
         validation only costs time, and pydantic-core's `to_json` writes the same JSON (tests prove it)."""
         built = _row_plan(row, options).build(row.cells, row.line, options, source_id, file_sha256, received_at)
-        envelope = {"specversion": "1.0", "id": built.id, "source": f"/bulk/{source_id}", "type": self.event_type,
-                    "subject": built.subject, "time": built.time, "datacontenttype": "application/json",
-                    "hopnhatchannel": self.channel, "hopnhatreceived": received_at, "data": built.data}
-        return (built.subject or built.id).encode(), to_json(envelope)
+        envelope = _envelope(source_id, self.event_type, self.channel, received_at, received_at.utcoffset())
+        time_json = envelope.received if built.time is received_at else to_json(built.time)
+        value = b"".join((b'{"specversion":"1.0","id":', to_json(built.id), envelope.source_and_type,
+                          to_json(built.subject), b',"time":', time_json, envelope.channel_and_received,
+                          b',"data":', to_json(built.data), b"}"))
+        return (built.subject or built.id).encode(), value
 
     def extract(self, event: CloudEvent) -> RawContact:
         data = event.data

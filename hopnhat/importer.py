@@ -350,8 +350,7 @@ async def _import(settings: Settings, connector: FileConnector, paths: list[Path
                 nonlocal inflight
                 await settle()
                 try:
-                    futures = [await producer.send(dlq_topic if dead else raw_topic, value=value, key=k)
-                               for dead, k, value in pending]
+                    futures = await send_records(producer, pending, raw_topic, dlq_topic)
                 except KafkaError as exc:
                     raise BrokerUnavailable(f"cannot send rows of {path.name} after row {acked_upto}: {exc!r}; "
                                             f"{acked_upto} rows are checkpointed, rerun to resume") from exc
@@ -390,6 +389,42 @@ async def _import(settings: Settings, connector: FileConnector, paths: list[Path
     finally:
         result.seconds = time.perf_counter() - started
         await producer.stop()
+
+
+async def send_records(producer: Any, records: list[tuple[bool, bytes, bytes]], raw_topic: str,
+                       dlq_topic: str) -> list[Any]:
+    """Hand (dead letter?, key, value) records to the producer; the futures that resolve when acknowledged.
+
+    Events go as one record batch per partition of `raw_topic`, each to the partition `producer.send`
+    would pick (aiokafka's default partitioner over the key: murmur2, as the Java client), in file
+    order; dead letters, a few, one by one. `send` per record cost ~15 µs of CPU in futures and
+    bookkeeping, as much as parsing the row, in the process that also runs the event loop."""
+    from aiokafka.partitioner import DefaultPartitioner
+
+    partitions = sorted(await producer.partitions_for(raw_topic))  # the order aiokafka's send passes them
+    partition_of = DefaultPartitioner()
+    batches: dict[int, Any] = {}
+    futures: list[Any] = []
+    for dead, key, value in records:
+        if dead:
+            futures.append(await producer.send(dlq_topic, value=value, key=key))
+            continue
+        partition = partition_of(key, partitions, partitions)
+        batch = batches.get(partition)
+        if batch is None:
+            batch = batches[partition] = producer.create_batch()
+        if batch.append(key=key, value=value, timestamp=None) is not None:
+            continue
+        # The batch is full (max_batch_size): it goes now, and the record starts the partition's next one.
+        futures.append(await producer.send_batch(batch, raw_topic, partition=partition))
+        batch = batches[partition] = producer.create_batch()
+        if batch.append(key=key, value=value, timestamp=None) is None:
+            # Larger than a whole batch: `send` refuses it with the error it always gave (too large).
+            del batches[partition]
+            futures.append(await producer.send(raw_topic, value=value, key=key, partition=partition))
+    for partition, batch in batches.items():
+        futures.append(await producer.send_batch(batch, raw_topic, partition=partition))
+    return futures
 
 
 def dead_letter(problem: RowProblem, raw: str, key: str) -> DeadLetter:
