@@ -391,6 +391,10 @@ async def _import(settings: Settings, connector: FileConnector, paths: list[Path
         await producer.stop()
 
 
+# Records this large go through `send`, which checks them against max_request_size as it always did.
+LARGE_RECORD = 256 << 10
+
+
 async def send_records(producer: Any, records: list[tuple[bool, bytes, bytes]], raw_topic: str,
                        dlq_topic: str) -> list[Any]:
     """Hand (dead letter?, key, value) records to the producer; the futures that resolve when acknowledged.
@@ -405,25 +409,30 @@ async def send_records(producer: Any, records: list[tuple[bool, bytes, bytes]], 
     partition_of = DefaultPartitioner()
     batches: dict[int, Any] = {}
     futures: list[Any] = []
+
+    async def submit(partition: int) -> None:
+        batch = batches.pop(partition, None)
+        if batch is not None:
+            batch.close()  # closed: no `send` elsewhere may add to it once it is queued
+            futures.append(await producer.send_batch(batch, raw_topic, partition=partition))
+
     for dead, key, value in records:
         if dead:
             futures.append(await producer.send(dlq_topic, value=value, key=key))
             continue
         partition = partition_of(key, partitions, partitions)
-        batch = batches.get(partition)
-        if batch is None:
-            batch = batches[partition] = producer.create_batch()
-        if batch.append(key=key, value=value, timestamp=None) is not None:
-            continue
-        # The batch is full (max_batch_size): it goes now, and the record starts the partition's next one.
-        futures.append(await producer.send_batch(batch, raw_topic, partition=partition))
-        batch = batches[partition] = producer.create_batch()
-        if batch.append(key=key, value=value, timestamp=None) is None:
-            # Larger than a whole batch: `send` refuses it with the error it always gave (too large).
-            del batches[partition]
+        if len(value) > LARGE_RECORD:
+            await submit(partition)  # the rows before it go first
             futures.append(await producer.send(raw_topic, value=value, key=key, partition=partition))
-    for partition, batch in batches.items():
-        futures.append(await producer.send_batch(batch, raw_topic, partition=partition))
+            continue
+        batch = batches.get(partition)
+        if batch is not None and batch.append(key=key, value=value, timestamp=None) is not None:
+            continue
+        await submit(partition)  # full (max_batch_size), or there was none
+        batch = batches[partition] = producer.create_batch()
+        batch.append(key=key, value=value, timestamp=None)  # an empty batch takes any record
+    for partition in list(batches):
+        await submit(partition)
     return futures
 
 

@@ -225,3 +225,33 @@ def test_a_large_file_parsed_in_a_second_process_gives_the_same_result(isolated_
     topics = Topics.from_settings(s)
     raw = read_topic(s, topics.raw["bulk"], done=lambda m: len(m) >= 2970, timeout=15)
     assert len({json.loads(v or b"{}")["id"] for _, v in raw}) == len(raw) == 2970
+
+
+def test_imported_events_land_on_the_partition_the_key_hashes_to_in_file_order(isolated_settings: Settings,
+                                                                              tmp_path: Path) -> None:
+    """The importer publishes record batches per partition (hopnhat.importer.send_records): each event
+    must sit where a per-record `send` would have put it, so a customer's events from a file and from a
+    webhook share a partition, and within a partition in the file's order."""
+    from aiokafka.partitioner import DefaultPartitioner
+    from kafka import KafkaConsumer, TopicPartition
+
+    s = isolated_settings
+    path = tmp_path / "order.csv"
+    path.write_text(_rows(1200, bad_every=300), encoding="utf-8")
+    result = import_files(settings=s, channel="bulk", paths=[path], batch_size=500)
+    assert (result.published, result.rejected) == (1196, 4)
+    topic = Topics.from_settings(s).raw["bulk"]
+    consumer = KafkaConsumer(bootstrap_servers=s.kafka_bootstrap, auto_offset_reset="earliest",
+                             enable_auto_commit=False, consumer_timeout_ms=1000)
+    partitions = sorted(consumer.partitions_for_topic(topic) or set())
+    assert len(partitions) > 1
+    consumer.assign([TopicPartition(topic, p) for p in partitions])
+    consumer.seek_to_beginning()
+    lines: dict[int, list[int]] = {}
+    seen = 0
+    for message in consumer:
+        assert message.partition == DefaultPartitioner()(message.key, partitions, partitions)
+        lines.setdefault(message.partition, []).append(json.loads(message.value)["data"]["line"])
+        seen += 1
+    consumer.close()
+    assert seen == 1196 and all(found == sorted(found) for found in lines.values())
