@@ -67,6 +67,9 @@ _ISO_DATE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _COMPACT_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})")  # yyyymmdd: exports of older systems, FEBRL
 
 
+BIRTH_DATES_KEPT = 50_000  # per header of a file: ~5 MB at most
+
+
 def _names(value: Any) -> list[str]:
     if value is None:
         return []
@@ -154,7 +157,7 @@ class RowPlan:
     cells it has instead of generic per-field lists (the import's parse time was mostly this)."""
 
     __slots__ = ("record_id", "full_name", "name_parts", "phones", "emails", "birth_date", "gender", "address",
-                 "province", "occurred_at", "channel_ids", "attributes", "extra", "fields")
+                 "province", "occurred_at", "channel_ids", "attributes", "extra", "fields", "birth_dates")
 
     def __init__(self, plan: ColumnPlan) -> None:
         fields = plan.fields
@@ -174,6 +177,7 @@ class RowPlan:
         self.channel_ids = tuple((kind, tuple(cols)) for kind, cols in plan.channel_ids.items())
         self.attributes = tuple((name, tuple(cols)) for name, cols in plan.attributes.items())
         self.extra = tuple(plan.extra)
+        self.birth_dates: dict[str, str] = {}  # birth date text -> ISO date, for the dates this list repeats
 
     def build(self, cells: Mapping[str, Any], line: int, options: Mapping[str, Any], source_id: str,
               file_sha256: str, received_at: datetime) -> BuiltRow:
@@ -183,23 +187,22 @@ class RowPlan:
         phones: list[str] = []
         for col, label in self.phones:
             phones += _phones_of(cells[col], label)
-        emails = [e for col in self.emails for e in _EMAIL_SPLIT.split(cell_text(cells[col])) if e]
-        parts = {part: text for part, cols in self.name_parts if (text := _first_text(cells, cols))}
+        emails = [e for col in self.emails if (text := cell_text(cells[col])) for e in _EMAIL_SPLIT.split(text) if e]
+        # The parts a header has no column for cost nothing: most lists have none of them.
+        parts = ({part: text for part, cols in self.name_parts if (text := _first_text(cells, cols))}
+                 if self.name_parts else {})
         name = _first_text(cells, self.full_name) or " ".join(parts.values())
-        channel_ids = {kind: text for kind, cols in self.channel_ids if (text := _first_text(cells, cols))}
+        channel_ids = ({kind: text for kind, cols in self.channel_ids if (text := _first_text(cells, cols))}
+                       if self.channel_ids else {})
         if not (name or phones or emails or channel_ids):
             raise MalformedPayload("row", "needs at least one of full name, phone, email or a channel id")
         # The parts themselves also go on as attributes: the matcher then knows which word is the
         # family name even when one part is missing ("Weller" alone is a surname, not a given name).
         fields: dict[str, str] = dict(parts)
-        if birth := _first_text(cells, self.birth_date):
-            value = next(v for col in self.birth_date if cell_text(v := cells[col]))
-            try:
-                fields["birth_date"] = _birth_date(value)
-            except MalformedPayload as exc:
-                # A mistyped birth date is no reason to lose the customer's phone and name: it is kept
-                # as the normaliser keeps values that fail beside good ones (resolver/normalise.py).
-                fields["invalid.birth_date"] = f"{birth} ({exc.reason})"
+        value, birth = _first_cell(cells, self.birth_date)
+        if birth:
+            birth_field, birth_text = self._birth_field(value, birth)
+            fields[birth_field] = birth_text
         if gender := _first_text(cells, self.gender):
             fields["gender"] = GENDERS.get(gender.lower(), gender)
         # Several address columns (house number, street, ward, district ...) are joined in the order
@@ -209,19 +212,48 @@ class RowPlan:
         if province := _first_text(cells, self.province):
             fields["province"] = province
         occurred_at = received_at
-        if self.occurred_at and _first_text(cells, self.occurred_at):
-            occurred_at = cell_time(next(v for col in self.occurred_at if cell_text(v := cells[col])), "occurred_at",
-                                    str(options.get("timezone", "Asia/Ho_Chi_Minh")))
+        if self.occurred_at:
+            value, when = _first_cell(cells, self.occurred_at)
+            if when:
+                occurred_at = cell_time(value, "occurred_at", str(options.get("timezone", "Asia/Ho_Chi_Minh")))
         record_id = _first_text(cells, self.record_id) or f"{file_sha256}:{line}"
         # An attribute of several columns is their texts joined by a space (never blank at the ends).
-        attributes = {name_: joined for name_, cols in self.attributes
-                      if (joined := " ".join(t for col in cols if (t := cell_text(cells[col]))))}
-        extra = {col: text for col in self.extra if (text := cell_text(cells[col]))}
+        attributes = ({name_: joined for name_, cols in self.attributes
+                       if (joined := " ".join(t for col in cols if (t := cell_text(cells[col]))))}
+                      if self.attributes else {})
+        extra = {col: text for col in self.extra if (text := cell_text(cells[col]))} if self.extra else {}
         subject = emails[0].lower() if emails else (_phone_digits(phones[0])[-9:] if phones else record_id)
         return BuiltRow(f"bulk:{source_id}:{record_id}", subject, occurred_at, {
             "source": source_id, "record_id": record_id, "line": line, "full_name": name or None,
             "phones": phones, "emails": emails, "channel_ids": channel_ids, "fields": fields,
             "attributes": attributes, "extra": extra})
+
+
+    def _birth_field(self, value: Any, text: str) -> tuple[str, str]:
+        """("birth_date", ISO date), or ("invalid.birth_date", the text and why): a mistyped birth date is
+        no reason to lose the customer's phone and name, it is kept as the normaliser keeps values that
+        fail beside good ones (resolver/normalise.py). A list repeats birth dates (one of ~20,000 days
+        in a lifetime): a text read once is looked up after, which _birth_date's regex and date cost."""
+        cacheable = type(value) is str  # then the date depends on the text alone
+        if cacheable and (known := self.birth_dates.get(text)) is not None:
+            return "birth_date", known
+        try:
+            iso = _birth_date(value)
+        except MalformedPayload as exc:
+            return "invalid.birth_date", f"{text} ({exc.reason})"
+        # A date once valid stays valid (its year is not after this one), so a kept answer never goes stale.
+        if cacheable and len(self.birth_dates) < BIRTH_DATES_KEPT:
+            self.birth_dates[text] = iso
+        return "birth_date", iso
+
+
+def _first_cell(cells: Mapping[str, Any], cols: tuple[str, ...]) -> tuple[Any, str]:
+    """The first non-blank cell of `cols` as read and as text; (None, "") when all are blank."""
+    for col in cols:
+        value = cells[col]
+        if text := (value.strip() if type(value) is str else cell_text(value)):
+            return value, text
+    return None, ""
 
 
 def _first_text(cells: Mapping[str, Any], cols: tuple[str, ...]) -> str:

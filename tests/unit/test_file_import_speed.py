@@ -248,3 +248,22 @@ def test_send_records_puts_each_event_where_send_would_in_file_order_and_dead_le
             expected.setdefault(DefaultPartitioner()(key, [0, 1, 2, 3], [0, 1, 2, 3]), []).append((key, value))
     assert by_partition == expected and len(expected) == 4
     assert (records[20][1:],) in [tuple(batch) for _, _, batch in producer.sent]  # alone, in its place
+
+
+def test_a_list_reads_each_birth_date_text_once_and_keeps_no_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bulk, "BIRTH_DATES_KEPT", 2)
+    (row,) = BulkConnector().read_rows("Họ và tên,Ngày sinh\nAn,05/03/1990\n".encode(), filename="a.csv",
+                                       options={})
+    assert isinstance(row, BulkRow)
+    plan = row.plan
+    assert plan._birth_field("05/03/1990", "05/03/1990") == ("birth_date", "1990-03-05")
+    assert plan.birth_dates == {"05/03/1990": "1990-03-05"}
+    plan.birth_dates["05/03/1990"] = "kept"  # the second time, the answer kept is the answer
+    assert plan._birth_field(" 05/03/1990", "05/03/1990") == ("birth_date", "kept")
+    field, text = plan._birth_field("31/02/1990", "31/02/1990")
+    assert field == "invalid.birth_date" and text.startswith("31/02/1990 (") and "31/02/1990" not in plan.birth_dates
+    assert plan._birth_field(19900306, "19900306") == ("birth_date", "1990-03-06")  # not text: not kept
+    assert plan._birth_field(datetime(1985, 7, 2), "1985-07-02T00:00:00") == ("birth_date", "1985-07-02")
+    assert plan._birth_field("1990-03-07", "1990-03-07") == ("birth_date", "1990-03-07")
+    assert plan._birth_field("1990-03-08", "1990-03-08") == ("birth_date", "1990-03-08")
+    assert list(plan.birth_dates) == ["05/03/1990", "1990-03-07"]  # at most BIRTH_DATES_KEPT
