@@ -267,3 +267,23 @@ def test_a_list_reads_each_birth_date_text_once_and_keeps_no_failure(monkeypatch
     assert plan._birth_field("1990-03-07", "1990-03-07") == ("birth_date", "1990-03-07")
     assert plan._birth_field("1990-03-08", "1990-03-08") == ("birth_date", "1990-03-08")
     assert list(plan.birth_dates) == ["05/03/1990", "1990-03-07"]  # at most BIRTH_DATES_KEPT
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.binary(max_size=300))
+def test_murmur2_is_aiokafkas(key: bytes) -> None:
+    from aiokafka.partitioner import murmur2 as aiokafka_murmur2
+
+    from hopnhat.importer import murmur2
+
+    assert murmur2(key) == aiokafka_murmur2(key)
+
+
+@pytest.mark.parametrize("key", [b"", b"0", b"09", b"091", b"0912345678", b"912345678", "lan@ví dụ.vn".encode(),
+                                 bytes(range(256)) * 2])
+def test_murmur2_on_the_keys_of_imports(key: bytes) -> None:
+    from aiokafka.partitioner import murmur2 as aiokafka_murmur2
+
+    from hopnhat.importer import murmur2
+
+    assert murmur2(key) == aiokafka_murmur2(key)
