@@ -26,8 +26,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any, ClassVar, NamedTuple
 
 from pydantic_core import to_json
@@ -156,12 +156,12 @@ class RowPlan:
     the event as tuples, and the parts this header has no column for left out, so a row costs only the
     cells it has instead of generic per-field lists (the import's parse time was mostly this)."""
 
-    __slots__ = ("record_id", "full_name", "name_parts", "phones", "emails", "birth_date", "gender", "address",
-                 "province", "occurred_at", "channel_ids", "attributes", "extra", "fields", "birth_dates")
+    __slots__ = ("address", "attributes", "birth_date", "birth_dates", "channel_ids", "emails", "extra",
+                 "fields", "full_name", "gender", "name_parts", "occurred_at", "phones", "province", "record_id")
 
     def __init__(self, plan: ColumnPlan) -> None:
         fields = plan.fields
-        self.fields = {field: tuple(cols) for field, cols in fields.items()}  # the mapped view: BulkRow.mapped
+        self.fields = {field: tuple(cols) for field, cols in fields.items()}  # for BulkRow.mapped
         self.record_id = _columns(fields, "record_id")
         self.full_name = _columns(fields, "full_name")
         self.name_parts = tuple((part, cols) for part in ("family_name", "middle_name", "given_name")
@@ -187,7 +187,8 @@ class RowPlan:
         phones: list[str] = []
         for col, label in self.phones:
             phones += _phones_of(cells[col], label)
-        emails = [e for col in self.emails if (text := cell_text(cells[col])) for e in _EMAIL_SPLIT.split(text) if e]
+        emails = [e for col in self.emails if (text := cell_text(cells[col]))
+                  for e in _EMAIL_SPLIT.split(text) if e]
         # The parts a header has no column for cost nothing: most lists have none of them.
         parts = ({part: text for part, cols in self.name_parts if (text := _first_text(cells, cols))}
                  if self.name_parts else {})
@@ -215,7 +216,8 @@ class RowPlan:
         if self.occurred_at:
             value, when = _first_cell(cells, self.occurred_at)
             if when:
-                occurred_at = cell_time(value, "occurred_at", str(options.get("timezone", "Asia/Ho_Chi_Minh")))
+                zone = str(options.get("timezone", "Asia/Ho_Chi_Minh"))
+                occurred_at = cell_time(value, "occurred_at", zone)
         record_id = _first_text(cells, self.record_id) or f"{file_sha256}:{line}"
         # An attribute of several columns is their texts joined by a space (never blank at the ends).
         attributes = ({name_: joined for name_, cols in self.attributes
@@ -227,7 +229,6 @@ class RowPlan:
             "source": source_id, "record_id": record_id, "line": line, "full_name": name or None,
             "phones": phones, "emails": emails, "channel_ids": channel_ids, "fields": fields,
             "attributes": attributes, "extra": extra})
-
 
     def _birth_field(self, value: Any, text: str) -> tuple[str, str]:
         """("birth_date", ISO date), or ("invalid.birth_date", the text and why): a mistyped birth date is
@@ -266,6 +267,7 @@ def _first_text(cells: Mapping[str, Any], cols: tuple[str, ...]) -> str:
 
 
 def _phone_digits(phone: str) -> str:
+    """The digits of a phone as the subject keeps them (str.isdigit, so also non-ASCII digits)."""
     if phone.isascii() and phone.isdigit():  # most phones: no character to drop
         return phone
     return "".join(c for c in phone if c.isdigit())
@@ -307,8 +309,8 @@ def _envelope(source_id: str, event_type: str, channel: str, received_at: dateti
     part of the cache key: 08:00+07:00 == 01:00Z as datetimes, but they are written differently."""
     received = to_json(received_at)
     return Envelope(
-        source_and_type=b"".join((b',"source":', to_json(f"/bulk/{source_id}"), b',"type":', to_json(event_type),
-                                  b',"subject":')),
+        source_and_type=b"".join((b',"source":', to_json(f"/bulk/{source_id}"),
+                                  b',"type":', to_json(event_type), b',"subject":')),
         channel_and_received=b"".join((b',"datacontenttype":"application/json","hopnhatchannel":',
                                        to_json(channel), b',"hopnhatreceived":', received)),
         received=received)
@@ -342,17 +344,19 @@ class BulkConnector(FileConnector):
 
     def row_event(self, row: SourceRow, *, options: Mapping[str, Any], source_id: str, file_sha256: str,
                   received_at: datetime) -> CloudEvent:
-        built = _row_plan(row, options).build(row.cells, row.line, options, source_id, file_sha256, received_at)
-        return CloudEvent(id=built.id, source=f"/bulk/{source_id}", type=self.event_type, subject=built.subject,
-                          time=built.time, hopnhatchannel=self.channel, hopnhatreceived=received_at,
-                          data=built.data)
+        built = _row_plan(row, options).build(row.cells, row.line, options, source_id, file_sha256,
+                                              received_at)
+        return CloudEvent(id=built.id, source=f"/bulk/{source_id}", type=self.event_type,
+                          subject=built.subject, time=built.time, hopnhatchannel=self.channel,
+                          hopnhatreceived=received_at, data=built.data)
 
     def row_record(self, row: SourceRow, *, options: Mapping[str, Any], source_id: str, file_sha256: str,
                    received_at: datetime) -> tuple[bytes, bytes]:
         """The row's Kafka key and event JSON, the bytes `row_event(...).model_dump_json()` gives, without
         building the pydantic model: the fields are typed by construction (`RowPlan.build`), so its
         validation only costs time, and pydantic-core's `to_json` writes the same JSON (tests prove it)."""
-        built = _row_plan(row, options).build(row.cells, row.line, options, source_id, file_sha256, received_at)
+        built = _row_plan(row, options).build(row.cells, row.line, options, source_id, file_sha256,
+                                              received_at)
         envelope = _envelope(source_id, self.event_type, self.channel, received_at, received_at.utcoffset())
         time_json = envelope.received if built.time is received_at else to_json(built.time)
         value = b"".join((b'{"specversion":"1.0","id":', to_json(built.id), envelope.source_and_type,

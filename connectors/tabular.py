@@ -9,6 +9,9 @@ webhook contract in connectors/base.py:
 * `row_event(row, options=, source_id=, file_sha256=, received_at=)` turns one row into its
   CloudEvent, raises `MalformedPayload(field, reason)` for a bad row, or returns None for a row
   that is not about a customer (an internal call). Pure: no I/O.
+* `row_record(...)` (same arguments) is what the file importer publishes: the row's Kafka key and
+  CloudEvent JSON as bytes. The default serialises `row_event`'s model; a connector may write the
+  same bytes faster (the bulk connector does, without building the model).
 
 Their `parse()` (a signed CSV POSTed to /webhooks/<channel>/<source>) is the same two steps over
 the whole body and rejects the delivery at its first bad row, naming `line N: field`.

@@ -12,7 +12,9 @@ stops with BrokerUnavailable saying how many rows are checkpointed, and a rerun 
 field, reason, `file:line` in `error`, the raw row in `value`, the line as `offset`) and the file goes on.
 
 Files of 4 MB or more (not XLSX) are parsed in a second process while this one publishes: parsing,
-not the broker, is the limit (bench/ingest.py), and a Python process uses one core.
+not the broker, is the limit (bench/ingest.py), and a Python process uses one core. Rows are
+serialised by the connector's `row_record` and published as one record batch per partition
+(`send_records`), each record on the partition aiokafka's `send` would have chosen for its key.
 """
 
 from __future__ import annotations
@@ -222,7 +224,8 @@ def parse_chunks(connector: FileConnector, data: bytes, *, name: str, options: M
                               received_at=received_at)
         if isinstance(outcome, RowProblem):
             chunk.problems.append(outcome)
-            chunk.records.append((True, dead_key, dead_letter(outcome, row.raw, key).model_dump_json().encode()))
+            letter = dead_letter(outcome, row.raw, key).model_dump_json().encode()
+            chunk.records.append((True, dead_key, letter))
         elif outcome is None:
             chunk.ignored += 1
         else:

@@ -22,7 +22,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import connectors.bulk as bulk
+from connectors import bulk
 from connectors.asterisk_cdr import AsteriskCdrConnector
 from connectors.bulk import BulkConnector, BulkRow, RowPlan, _birth_date, _phone_digits, _phones_of
 from connectors.cells import phone_cells
@@ -32,34 +32,39 @@ from schema.errors import MalformedPayload
 
 ROOT = Path(__file__).resolve().parents[2]
 RECEIVED = [datetime(2026, 11, 23, 4, 0, tzinfo=UTC),
-            datetime(2026, 11, 23, 11, 0, 0, 123, tzinfo=timezone(timedelta(hours=7))),  # == an UTC time above
+            datetime(2026, 11, 23, 11, 0, 0, 123, tzinfo=timezone(timedelta(hours=7))),  # == a UTC time
             datetime(2026, 11, 23, 11, 0, tzinfo=ZoneInfo("Asia/Ho_Chi_Minh")),
             datetime(2026, 11, 23, 4, 0)]  # naive: written without an offset
 
+LEAD_LIST = ("\ufeffHọ và tên,SĐT,Email,Ngày sinh,Giới tính,Địa chỉ,Tỉnh/Thành,Ghi chú,Ngày tạo\n"
+             "Nguyễn Thị Lan,0912.345.678,Lan.Nguyen@gmail.com,05/03/1990,Nữ,12 Nguyễn Huệ,TP HCM,"
+             "khách cũ,22/11/2026 14:05\n"
+             "Trần Văn Bình,912345679,,,nam,,,,\n"
+             'Lê Thị Hoa,"0912345670 - 0987123456",,31/02/1990,,,,,\n'
+             ",,,,,,,chỉ có ghi chú,\n"
+             '"Phạm Quang\nHuy",0903111222,,,,,,,not a time\n'
+             "Đỗ Minh Tâm,9.12E+08,,,,,,,\n"
+             "Ngô Thư,０９１２３４５６７８,,2099-01-01,F,,,,2026-11-22T14:05:00+07:00\n"
+             "Vũ An\n")
+NAME_PARTS = ("rec_id,given_name,surname,street_number,address_1,suburb,state,postcode,soc_sec_id,Zalo ID\n"
+              "rec-1,mitchell,green,7,wallaby place,cleveland,sa,2119,1804974,\n"
+              "rec-2,,green,,wallaby place,cleveland,,2119,,\n"
+              "VN-1,Lan,Nguyễn Thị,12,Nguyễn Huệ,Quận 1,TP HCM,,,8448021542710133051\n"
+              ",,,,,,,,,\n")
+NAME_PARTS_MAPPING = {"columns": {
+    "record_id": "rec_id", "given_name": "given_name", "family_name": "surname",
+    "address": ["street_number", "address_1", "suburb", "state"], "channel_ids": {"zalo": "Zalo ID"},
+    "attributes": {"id_number": "soc_sec_id", "street": ["street_number", "address_1"]}}}
+JSONL = ('{"full_name": "Ngô Minh Thư", "phone": 912345678, "dob": 19900305}\n'
+         "not json\n"
+         '{"id": "L-9", "name": "Hà An", "email": "an@example.vn", "x": [1, {"a": null}]}\n'
+         '{"phone": 912345678.5}\n'
+         '{"phone": "0912345678", "mobile": 912345678.0, "tel": null}\n')
 LISTS: list[tuple[str, str, dict[str, Any]]] = [
-    ("list.csv", "\ufeffHọ và tên,SĐT,Email,Ngày sinh,Giới tính,Địa chỉ,Tỉnh/Thành,Ghi chú,Ngày tạo\n"
-                 "Nguyễn Thị Lan,0912.345.678,Lan.Nguyen@gmail.com,05/03/1990,Nữ,12 Nguyễn Huệ,TP HCM,khách cũ,"
-                 "22/11/2026 14:05\n"
-                 "Trần Văn Bình,912345679,,,nam,,,,\n"
-                 'Lê Thị Hoa,"0912345670 - 0987123456",,31/02/1990,,,,,\n'
-                 ",,,,,,,chỉ có ghi chú,\n"
-                 '"Phạm Quang\nHuy",0903111222,,,,,,,not a time\n'
-                 "Đỗ Minh Tâm,9.12E+08,,,,,,,\n"
-                 "Ngô Thư,０９１２３４５６７８,,2099-01-01,F,,,,2026-11-22T14:05:00+07:00\n"
-                 "Vũ An\n", {}),
-    ("names.csv", "rec_id,given_name,surname,street_number,address_1,suburb,state,postcode,soc_sec_id,Zalo ID\n"
-                  "rec-1,mitchell,green,7,wallaby place,cleveland,sa,2119,1804974,\n"
-                  "rec-2,,green,,wallaby place,cleveland,,2119,,\n"
-                  "VN-1,Lan,Nguyễn Thị,12,Nguyễn Huệ,Quận 1,TP HCM,,,8448021542710133051\n"
-                  ",,,,,,,,,\n",
-     {"columns": {"record_id": "rec_id", "given_name": "given_name", "family_name": "surname",
-                  "address": ["street_number", "address_1", "suburb", "state"], "channel_ids": {"zalo": "Zalo ID"},
-                  "attributes": {"id_number": "soc_sec_id", "street": ["street_number", "address_1"]}}}),
+    ("list.csv", LEAD_LIST, {}),
+    ("names.csv", NAME_PARTS, NAME_PARTS_MAPPING),
     ("dup.csv", "name,tên,phone,phone,Email\nAn,Bình,0912345678,0987654321,a@b.vn; C@D.vn\nChi\n", {}),
-    ("leads.jsonl", '{"full_name": "Ngô Minh Thư", "phone": 912345678, "dob": 19900305}\n'
-                    "not json\n"
-                    '{"id": "L-9", "name": "Hà An", "email": "an@example.vn", "x": [1, {"a": null}]}\n'
-                    '{"phone": 912345678.5}\n{"phone": "0912345678", "mobile": 912345678.0, "tel": null}\n', {}),
+    ("leads.jsonl", JSONL, {}),
 ]
 
 
@@ -100,7 +105,8 @@ def _records_both_ways(connector: FileConnector, data: bytes, filename: str, opt
 
 @pytest.mark.parametrize("received_at", RECEIVED, ids=["utc", "plus7-offset", "zoneinfo", "naive"])
 @pytest.mark.parametrize(("filename", "text", "options"), LISTS, ids=[name for name, _, _ in LISTS])
-def test_bulk_row_record_is_the_row_events_json_byte_for_byte(filename: str, text: str, options: dict[str, Any],
+def test_bulk_row_record_is_the_row_events_json_byte_for_byte(filename: str, text: str,
+                                                               options: dict[str, Any],
                                                                received_at: datetime) -> None:
     pairs = _records_both_ways(BulkConnector(), text.encode(), filename, options, received_at)
     assert pairs and all(fast == slow for fast, slow in pairs)
@@ -110,9 +116,9 @@ def test_bulk_row_record_is_the_row_events_json_byte_for_byte(filename: str, tex
 def test_bulk_row_record_on_xlsx_and_the_default_row_record_of_other_file_connectors() -> None:
     pairs = _records_both_ways(BulkConnector(), _xlsx(), "khach.xlsx", {}, RECEIVED[0])
     assert len(pairs) == 2 and all(fast == slow for fast, slow in pairs)
-    cdr = ('"","0912345678","100","from-trunk","""Lan"" <0912345678>","SIP/trunk-1","SIP/100-2","Dial","SIP/100",'
-           '"2026-11-22 09:00:00","2026-11-22 09:00:03","2026-11-22 09:01:03",63,60,"ANSWERED","DOCUMENTATION",'
-           '"1732240800.1",""\n')
+    cdr = ('"","0912345678","100","from-trunk","""Lan"" <0912345678>","SIP/trunk-1","SIP/100-2","Dial",'
+           '"SIP/100","2026-11-22 09:00:00","2026-11-22 09:00:03","2026-11-22 09:01:03",63,60,"ANSWERED",'
+           '"DOCUMENTATION","1732240800.1",""\n')
     pairs = _records_both_ways(AsteriskCdrConnector(), cdr.encode(), "Master.csv", {}, RECEIVED[0])
     assert len(pairs) == 1 and all(fast == slow for fast, slow in pairs)
 
@@ -139,8 +145,9 @@ def test_the_bench_list_serialises_to_the_bytes_of_the_code_before_the_fast_path
     assert digest.hexdigest() == "89059ff16a1d2810dfe983433ac88161c6c8687005392865ff0fc6fa26bfe6cd"
 
 
-PHONE_CELLS = st.one_of(st.text(alphabet="0123456789 .-;/+eE,xoặcrhn\n\u00a0０٣²", max_size=25), st.text(max_size=12),
-                        st.integers(min_value=0, max_value=10**12), st.floats(allow_nan=False), st.none())
+PHONE_CELLS = st.one_of(st.text(alphabet="0123456789 .-;/+eE,xoặcrhn\n\u00a0０٣²", max_size=25),
+                        st.text(max_size=12), st.integers(min_value=0, max_value=10**12),
+                        st.floats(allow_nan=False), st.none())
 
 
 @settings(max_examples=500, deadline=None)
@@ -157,7 +164,8 @@ def test_phones_of_answers_as_phone_cells(cell: Any) -> None:
     assert got == expected
 
 
-@pytest.mark.parametrize("phone", ["0912345678", "+84 912 345 678", "0912.345.678", "０９１２", "09²1", "", "abc"])
+@pytest.mark.parametrize("phone", ["0912345678", "+84 912 345 678", "0912.345.678", "０９１２", "09²1", "",
+                                   "abc"])
 def test_phone_digits_keeps_what_isdigit_keeps(phone: str) -> None:
     assert _phone_digits(phone) == "".join(c for c in phone if c.isdigit())
 
@@ -236,7 +244,8 @@ def test_send_records_puts_each_event_where_send_would_in_file_order_and_dead_le
     producer = FakeProducer(partitions=4, capacity=3)
     futures = asyncio.run(send_records(producer, records, "raw.bulk", "dlq.ingest"))
     assert len(futures) == len(producer.sent)
-    assert [sent for sent in producer.sent if sent[0] == "dlq.ingest"] == [("dlq.ingest", None, [records[7][1:]])]
+    dead_letters = [sent for sent in producer.sent if sent[0] == "dlq.ingest"]
+    assert dead_letters == [("dlq.ingest", None, [records[7][1:]])]
     by_partition: dict[int, list[tuple[bytes, bytes]]] = {}
     for topic, partition, batch in producer.sent:
         if topic == "raw.bulk":
@@ -245,7 +254,8 @@ def test_send_records_puts_each_event_where_send_would_in_file_order_and_dead_le
     expected: dict[int, list[tuple[bytes, bytes]]] = {}
     for dead, key, value in records:
         if not dead:
-            expected.setdefault(DefaultPartitioner()(key, [0, 1, 2, 3], [0, 1, 2, 3]), []).append((key, value))
+            partition = DefaultPartitioner()(key, [0, 1, 2, 3], [0, 1, 2, 3])
+            expected.setdefault(partition, []).append((key, value))
     assert by_partition == expected and len(expected) == 4
     assert (records[20][1:],) in [tuple(batch) for _, _, batch in producer.sent]  # alone, in its place
 
@@ -261,7 +271,8 @@ def test_a_list_reads_each_birth_date_text_once_and_keeps_no_failure(monkeypatch
     plan.birth_dates["05/03/1990"] = "kept"  # the second time, the answer kept is the answer
     assert plan._birth_field(" 05/03/1990", "05/03/1990") == ("birth_date", "kept")
     field, text = plan._birth_field("31/02/1990", "31/02/1990")
-    assert field == "invalid.birth_date" and text.startswith("31/02/1990 (") and "31/02/1990" not in plan.birth_dates
+    assert field == "invalid.birth_date" and text.startswith("31/02/1990 (")
+    assert "31/02/1990" not in plan.birth_dates
     assert plan._birth_field(19900306, "19900306") == ("birth_date", "1990-03-06")  # not text: not kept
     assert plan._birth_field(datetime(1985, 7, 2), "1985-07-02T00:00:00") == ("birth_date", "1985-07-02")
     assert plan._birth_field("1990-03-07", "1990-03-07") == ("birth_date", "1990-03-07")
@@ -279,8 +290,8 @@ def test_murmur2_is_aiokafkas(key: bytes) -> None:
     assert murmur2(key) == aiokafka_murmur2(key)
 
 
-@pytest.mark.parametrize("key", [b"", b"0", b"09", b"091", b"0912345678", b"912345678", "lan@ví dụ.vn".encode(),
-                                 bytes(range(256)) * 2])
+@pytest.mark.parametrize("key", [b"", b"0", b"09", b"091", b"0912345678", b"912345678",
+                                 "lan@ví dụ.vn".encode(), bytes(range(256)) * 2])
 def test_murmur2_on_the_keys_of_imports(key: bytes) -> None:
     from aiokafka.partitioner import murmur2 as aiokafka_murmur2
 
