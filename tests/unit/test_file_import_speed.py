@@ -298,3 +298,16 @@ def test_murmur2_on_the_keys_of_imports(key: bytes) -> None:
     from hopnhat.importer import murmur2
 
     assert murmur2(key) == aiokafka_murmur2(key)
+
+
+def test_import_identity_finds_a_checkout_identical_to_itself(tmp_path: Path) -> None:
+    """bench/import_identity.py, the old-vs-new comparison behind the claims above, on a small corpus."""
+    import subprocess
+
+    pytest.importorskip("openpyxl")
+    env = {"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run([sys.executable, str(ROOT / "bench" / "import_identity.py"), "--old", str(ROOT),
+                           "--lists", "40", "--rows", "200", "--seed", "3"], capture_output=True, text=True,
+                          env=env, timeout=240, check=True)
+    result = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert result["identical"] is True and result["files"] == 45 and result["events"] > 200
