@@ -226,7 +226,7 @@ def _normalise_digits(raw: str, text: str, flags: tuple[Flag, ...], bracketed: s
     if digits in SHORT_CODES:
         return PhoneResult(raw, None, "service", "short-code", None, extension, flags + (Flag(
             "short_code", f"{digits} is an emergency, hotline or operator short code, not a subscriber"),))
-    if len(set(digits)) == 1:
+    if _one_repeated_digit(digits):
         return _invalid(raw, "placeholder", flags + (_PLACEHOLDER_FLAG,))
     if digits.startswith("00"):
         digits, plus = digits[2:], True
@@ -244,7 +244,7 @@ def _normalise_digits(raw: str, text: str, flags: tuple[Flag, ...], bracketed: s
         lost_zero = (len(nsn) == 9 and nsn[0] in "35789") or (len(nsn) == 10 and nsn[0] == "2")
     if len(nsn) < 3:
         return _invalid(raw, "too-short", flags)
-    if len(set(nsn)) == 1 or nsn in _PLACEHOLDER_NSN or _is_round(nsn):
+    if _one_repeated_digit(nsn) or nsn in _PLACEHOLDER_NSN or _is_round(nsn):
         return _invalid(raw, "placeholder", flags + (_PLACEHOLDER_FLAG,))
     is_legacy = _LEGACY_NSN.fullmatch(nsn) is not None
     if lost_zero and not is_legacy:
@@ -309,7 +309,15 @@ def _old_landline_hint(nsn: str) -> Flag | None:
 
 
 def _is_round(nsn: str) -> bool:
-    return bool(_ROUND.fullmatch(nsn)) or (len(nsn) >= 9 and len(set(nsn[2:])) == 1)
+    # _ROUND needs five zeros in a row: the substring test (~40 ns) spares nearly every number the
+    # regex call, and the tail test below avoids building a set (~0.7 -> ~0.2 us per number).
+    return ("00000" in nsn and _ROUND.fullmatch(nsn) is not None) or (
+        len(nsn) >= 9 and _one_repeated_digit(nsn[2:]))
+
+
+def _one_repeated_digit(digits: str) -> bool:
+    """All characters the same (0000000000); `len(set(digits)) == 1` without building a set."""
+    return digits != "" and digits.count(digits[0]) == len(digits)
 
 
 def _invalid(raw: str, reason: str, flags: tuple[Flag, ...] = ()) -> PhoneResult:
