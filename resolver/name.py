@@ -160,12 +160,19 @@ def parse_name(raw: str) -> NameResult:
     if result.display is not None:
         # Cleaning (brackets, digits, symbols removed) can leave text that now reads as a legacy
         # encoding; parse that once more so that the display form is a fixed point.
-        repaired, encoding = repair_legacy_encoding(result.display)
+        repaired, encoding = _legacy_reading(result.display)
         if encoding:
             again = _parse(repaired)
             return NameResult(raw, again.display, again.fold_key, again.family, again.middle, again.given,
                               again.reason, result.extra + again.extra, result.flags + again.flags)
     return result
+
+
+# The same display forms come back from many raw spellings; the legacy-encoding check on them (its
+# syllable tests run on every display with a Latin-1 letter such as ê or à) is done once per display.
+@lru_cache(maxsize=65_536)
+def _legacy_reading(display: str) -> tuple[str, str | None]:
+    return repair_legacy_encoding(display)
 
 
 def _parse(raw: str) -> NameResult:
@@ -194,7 +201,7 @@ def _parse(raw: str) -> NameResult:
     # Most names have no honorific: the same words were checked above (~2 us per uncached name).
     if stripped != words and _is_placeholder(stripped):
         return NameResult(raw, None, None, reason="placeholder", extra=tuple(extra), flags=tuple(flags))
-    shown = _display_parts(tuple(stripped))
+    shown = _display_parts(tuple(_title_case(w) for w in stripped))
     flags.extend(shown.flags)
     if shown.display is None:
         return NameResult(raw, None, None, reason="placeholder", extra=tuple(extra), flags=tuple(flags))
@@ -213,14 +220,14 @@ class _Display(NamedTuple):
     flags: tuple[Flag, ...]
 
 
-# Pure in the words, and far fewer distinct than raw spellings: "NGUYEN VAN AN", "chị Nguyễn Văn An"
-# in NFD and "Nguyễn Văn An" differ as raw strings (parse_name's cache misses) but often clean to the
-# same words. Casing, order detection, the placeholder check and the fold key (~14 us of an uncached
+# Pure in the words, and far fewer distinct than raw spellings: "NGUYỄN VĂN AN", "chị Nguyễn Văn An"
+# in NFD and "Nguyễn Văn An" differ as raw strings (parse_name's cache misses) but clean to the same
+# title-cased words. Order detection, the placeholder check and the fold key (~12 us of an uncached
 # name) are then done once per word sequence. Cleared with parse_name's cache by `clear_name_caches`.
 @lru_cache(maxsize=65_536)
 def _display_parts(words: tuple[str, ...]) -> _Display:
     split_flags: list[Flag] = []
-    display_words, family, middle, given = _split([_title_case(w) for w in words], split_flags)
+    display_words, family, middle, given = _split(list(words), split_flags)
     display = " ".join(display_words)
     # Checked again after reordering: "Van A Nguyen" is the placeholder "Nguyễn Văn A" given-name-first
     # (hypothesis found it: the display must be a fixed point of parse_name).
@@ -233,6 +240,7 @@ def clear_name_caches() -> None:
     """Empties parse_name's cache and the word-sequence cache behind it (benchmarks time cold runs)."""
     parse_name.cache_clear()
     _display_parts.cache_clear()
+    _legacy_reading.cache_clear()
 
 
 def _clean_text(raw: str, flags: list[Flag]) -> str:
