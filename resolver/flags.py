@@ -23,4 +23,10 @@ class Flag:
 
 def flag_codes(flags: Collection[Flag]) -> list[str]:
     """The codes only, in order and without repeats: what a topic message carries."""
-    return list(dict.fromkeys(f.code for f in flags)) if flags else []
+    if not flags:
+        return []
+    if len(flags) == 1:
+        # Most flagged values carry one flag (half the bench's events): skipping the generator and
+        # dict saves ~0.5 us each.
+        return [next(iter(flags)).code]
+    return list(dict.fromkeys(f.code for f in flags))
