@@ -237,7 +237,7 @@ def _display_parts(words: tuple[str, ...]) -> _Display:
 
 
 def clear_name_caches() -> None:
-    """Empties parse_name's cache and the word-sequence cache behind it (benchmarks time cold runs)."""
+    """Empties parse_name's cache and the two behind it (word sequences, displays): benchmarks time cold runs."""
     parse_name.cache_clear()
     _display_parts.cache_clear()
     _legacy_reading.cache_clear()
