@@ -23,7 +23,6 @@ import asyncio
 import contextlib
 import hashlib
 import logging
-import struct
 import time
 from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
@@ -37,6 +36,7 @@ from hopnhat.checkpoints import load_checkpoint, save_checkpoint
 from hopnhat.settings import Settings
 from schema.errors import BrokerUnavailable, ConfigError, DatabaseUnavailable, HopnhatError, MalformedPayload
 from schema.events import CloudEvent, DeadLetter
+from streams.batch_send import submit
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, "int | None"], None]  # (file name, rows done, estimated rows in the file)
@@ -395,73 +395,17 @@ async def _import(settings: Settings, connector: FileConnector, paths: list[Path
         await producer.stop()
 
 
-_WORDS = {n: struct.Struct(f"<{n}I") for n in range(64)}  # little-endian 32-bit words of keys up to 255 bytes
-
-
-def murmur2(data: bytes) -> int:
-    """Kafka's murmur2 hash of a record key (the Java client's Utils.murmur2), as aiokafka computes it to
-    pick a partition, at about a third of its CPU: the key is read as 32-bit words in one call instead of
-    byte by byte (tests compare both on random keys). It was the importer's biggest cost after parsing."""
-    mask, m = 0xFFFFFFFF, 0x5BD1E995
-    length = len(data)
-    h = 0x9747B28C ^ length
-    words = length // 4
-    unpack = _WORDS[words].unpack_from if words < 64 else struct.Struct(f"<{words}I").unpack_from
-    for k in unpack(data):
-        k = (k * m) & mask
-        k ^= k >> 24
-        h = ((h * m) & mask) ^ ((k * m) & mask)
-    tail, end = length & 3, length & ~3
-    if tail >= 3:
-        h ^= data[end + 2] << 16
-    if tail >= 2:
-        h ^= data[end + 1] << 8
-    if tail >= 1:
-        h = ((h ^ data[end]) * m) & mask
-    h ^= h >> 13
-    h = (h * m) & mask
-    return h ^ (h >> 15)
-
-
-# Records this large go through `send`, which checks them against max_request_size as it always did.
-LARGE_RECORD = 256 << 10
-
-
 async def send_records(producer: Any, records: list[tuple[bool, bytes, bytes]], raw_topic: str,
                        dlq_topic: str) -> list[Any]:
     """Hand (dead letter?, key, value) records to the producer; the futures that resolve when acknowledged.
 
-    Events go as one record batch per partition of `raw_topic`, each to the partition `producer.send`
-    would pick (aiokafka's default partitioner over the key: murmur2, as the Java client), in file
-    order; dead letters, a few, one by one. `send` per record cost ~15 µs of CPU in futures and
-    bookkeeping, as much as parsing the row, in the process that also runs the event loop."""
-    partitions = sorted(await producer.partitions_for(raw_topic))  # the order aiokafka's send passes them
-    batches: dict[int, Any] = {}
-    futures: list[Any] = []
-
-    async def submit(partition: int) -> None:
-        batch = batches.pop(partition, None)
-        if batch is not None:
-            batch.close()  # closed: no `send` elsewhere may add to it once it is queued
-            futures.append(await producer.send_batch(batch, raw_topic, partition=partition))
-
-    for dead, key, value in records:
-        if dead:
-            futures.append(await producer.send(dlq_topic, value=value, key=key))
-            continue
-        partition = partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]  # as DefaultPartitioner
-        if len(value) > LARGE_RECORD:
-            await submit(partition)  # the rows before it go first
-            futures.append(await producer.send(raw_topic, value=value, key=key, partition=partition))
-            continue
-        batch = batches.get(partition)
-        if batch is not None and batch.append(key=key, value=value, timestamp=None) is not None:
-            continue
-        await submit(partition)  # full (max_batch_size), or there was none
-        batch = batches[partition] = producer.create_batch()
-        batch.append(key=key, value=value, timestamp=None)  # an empty batch takes any record
-    for partition in list(batches):
-        await submit(partition)
+    Events go as one record batch per partition of `raw_topic` (streams/batch_send.py), each to the
+    partition `producer.send` would pick for its key, in file order; dead letters, a few, one by one.
+    `send` per record cost ~15 µs of CPU in futures and bookkeeping, as much as parsing the row, in the
+    process that also runs the event loop."""
+    futures: list[Any] = [await producer.send(dlq_topic, value=value, key=key)
+                          for dead, key, value in records if dead]
+    futures += await submit(producer, ((raw_topic, key, value) for dead, key, value in records if not dead))
     return futures
 
 

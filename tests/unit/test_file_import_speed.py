@@ -236,7 +236,7 @@ def test_send_records_puts_each_event_where_send_would_in_file_order_and_dead_le
 
     from aiokafka.partitioner import DefaultPartitioner
 
-    from hopnhat.importer import LARGE_RECORD
+    from streams.batch_send import LARGE_RECORD
 
     records = [(False, f"09{i:08d}".encode(), json.dumps({"row": i}).encode()) for i in range(50)]
     records[7] = (True, b"import:bulk:x", b"dead letter")
@@ -285,7 +285,7 @@ def test_a_list_reads_each_birth_date_text_once_and_keeps_no_failure(monkeypatch
 def test_murmur2_is_aiokafkas(key: bytes) -> None:
     from aiokafka.partitioner import murmur2 as aiokafka_murmur2
 
-    from hopnhat.importer import murmur2
+    from streams.batch_send import murmur2
 
     assert murmur2(key) == aiokafka_murmur2(key)
 
@@ -295,7 +295,7 @@ def test_murmur2_is_aiokafkas(key: bytes) -> None:
 def test_murmur2_on_the_keys_of_imports(key: bytes) -> None:
     from aiokafka.partitioner import murmur2 as aiokafka_murmur2
 
-    from hopnhat.importer import murmur2
+    from streams.batch_send import murmur2
 
     assert murmur2(key) == aiokafka_murmur2(key)
 
