@@ -190,17 +190,19 @@ def main() -> None:
     parser.add_argument("--source", choices=["webform", "messenger"], default="webform",
                         help="webform: one event per signed POST; messenger: Meta deliveries of --batch messages")
     parser.add_argument("--batch", type=int, default=10, help="messages per Meta delivery (--source messenger)")
+    parser.add_argument("--linger", type=float, default=0.05,
+                        help="the resolve agent's micro-batch linger in seconds (HOPNHAT_RESOLVE_LINGER_S)")
     args = parser.parse_args()
     with embedded_services(Settings()) as base:
         s = base.with_secret("webform", FORM, SECRET).with_secret("facebook", FB_APP, FB_SECRET).model_copy(
-            update={"http_port": free_port(), "resolve_linger_s": 0.05, "partitions": max(4, 2 * args.workers)})
+            update={"http_port": free_port(), "resolve_linger_s": args.linger, "partitions": max(4, 2 * args.workers)})
         assert s.database_url
         migrate(database_url=s.database_url)
         api_key = create_key(database_url=s.database_url, role="service", name="bench/latency.py").key
         ensure_topics(s)
         with running_stack(s, workers=args.workers):
             result = asyncio.run(run_load(s, args.rate, args.seconds, args.sample, api_key, args.source, args.batch))
-    result.update({"bench": "latency", "workers": args.workers, "python": platform.python_version()})
+    result.update({"bench": "latency", "workers": args.workers, "linger_s": args.linger, "python": platform.python_version()})
     print(json.dumps(result))
 
 
