@@ -28,7 +28,7 @@ from collections.abc import AsyncGenerator, Callable, Iterator, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from connectors import load_connector
 from connectors.tabular import BadRow, FileConnector, SourceRow, detect_encoding, file_format
@@ -37,6 +37,8 @@ from hopnhat.settings import Settings
 from schema.errors import BrokerUnavailable, ConfigError, DatabaseUnavailable, HopnhatError, MalformedPayload
 from schema.events import CloudEvent, DeadLetter
 from streams.batch_send import submit
+
+_Out = TypeVar("_Out")
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, int, "int | None"], None]  # (file name, rows done, estimated rows in the file)
@@ -192,11 +194,18 @@ class Chunk:
 def row_outcome(connector: FileConnector, row: SourceRow | BadRow, *, name: str, options: Mapping[str, Any],
                 source_id: str, sha: str, received_at: datetime) -> CloudEvent | RowProblem | None:
     """One read row as its event, the problem that rejects it, or None (a row about no customer)."""
+    return _converted(connector.row_event, row, name=name, options=options, source_id=source_id, sha=sha,
+                      received_at=received_at)
+
+
+def _converted(convert: Callable[..., _Out | None], row: SourceRow | BadRow, *, name: str,
+               options: Mapping[str, Any], source_id: str, sha: str, received_at: datetime,
+               ) -> _Out | RowProblem | None:
+    """A row through `convert` (the connector's row_event or row_record), or the problem that rejects it."""
     if isinstance(row, BadRow):
         return RowProblem(name, row.line, row.field, row.reason)
     try:
-        return connector.row_event(row, options=options, source_id=source_id, file_sha256=sha,
-                                   received_at=received_at)
+        return convert(row, options=options, source_id=source_id, file_sha256=sha, received_at=received_at)
     except MalformedPayload as exc:
         return RowProblem(name, row.line, exc.field, exc.reason)
 
@@ -241,13 +250,8 @@ def _row_record(connector: FileConnector, row: SourceRow | BadRow, *, name: str,
                 source_id: str, sha: str, received_at: datetime) -> tuple[bytes, bytes] | RowProblem | None:
     """`row_outcome` as the (key, value) record to publish: the connector's `row_record` may serialise the
     event without building it (the bulk connector does; parsing is the import's limit)."""
-    if isinstance(row, BadRow):
-        return RowProblem(name, row.line, row.field, row.reason)
-    try:
-        return connector.row_record(row, options=options, source_id=source_id, file_sha256=sha,
-                                    received_at=received_at)
-    except MalformedPayload as exc:
-        return RowProblem(name, row.line, exc.field, exc.reason)
+    return _converted(connector.row_record, row, name=name, options=options, source_id=source_id, sha=sha,
+                      received_at=received_at)
 
 
 def _parser_process(channel: str, path: str, options: dict[str, Any], source_id: str, sha: str,
