@@ -7,7 +7,10 @@ HOPNHAT_DATABASE_URL), `hopnhat serve` and W x `hopnhat worker` as child process
 form submissions over HTTP (the generated Vietnamese sample, people returning several times), and
 waits until every accepted event is stored. Prints progress to stderr and a final JSON line:
 events, workers, events_per_s (end to end: first POST to last row committed), webhook_per_s
-(accept rate of the HTTP endpoint alone), wall_s, customers, merges, bytes_per_event, dlq.
+(accept rate of the HTTP endpoint alone), wall_s, customers, merges, bytes_per_event, dlq, and where
+the CPU went in that interval (bench/proc_cpu.py): cpu_s and cpu_us_per_event by process role
+(worker, broker, postgres, serve, bench), cpu_outside_s (what other users of the machine took) and
+cpu_available_s.
 """
 
 from __future__ import annotations
@@ -32,9 +35,8 @@ from hopnhat.embedded import embedded_services, free_port  # noqa: E402
 from hopnhat.migrate import migrate  # noqa: E402
 from hopnhat.processes import running_stack  # noqa: E402
 from hopnhat.sample import generate  # noqa: E402
-from hopnhat.settings import Settings  # noqa: E402
+from hopnhat.settings import Settings, psycopg_url  # noqa: E402
 from hopnhat.stats import dlq_depth, store_counts  # noqa: E402
-from hopnhat.settings import psycopg_url  # noqa: E402
 from hopnhat.webform_client import encode_submission, post_visits  # noqa: E402
 from hopnhat.sample import Visit  # noqa: E402
 from connectors import load_connector  # noqa: E402
