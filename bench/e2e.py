@@ -6,8 +6,8 @@ Starts the embedded Tansu broker and PostgreSQL (or uses HOPNHAT_KAFKA_BOOTSTRAP
 HOPNHAT_DATABASE_URL), `hopnhat serve` and W x `hopnhat worker` as child processes, posts N signed
 form submissions over HTTP (the generated Vietnamese sample, people returning several times), and
 waits until every accepted event is stored. Prints progress to stderr and a final JSON line:
-events, workers, events_per_s (end to end: first POST to last row committed), webhook_per_s
-(accept rate of the HTTP endpoint alone), wall_s, customers, merges, bytes_per_event, dlq, and where
+events, workers, events_per_s (end to end: first POST to last row committed), ingest_per_s
+(accept rate of the HTTP endpoint alone, or the produce rate with --source kafka), wall_s, customers, merges, bytes_per_event, dlq, and where
 the CPU went in that interval (bench/proc_cpu.py): cpu_s and cpu_us_per_event by process role
 (worker, broker, postgres, serve, bench), cpu_outside_s (what other users of the machine took) and
 cpu_available_s.
