@@ -30,10 +30,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import psycopg  # noqa: E402
 
+from bench.e2e import sample  # noqa: E402
 from connectors import load_connector  # noqa: E402
 from hopnhat.embedded import embedded_services  # noqa: E402
 from hopnhat.migrate import migrate  # noqa: E402
-from hopnhat.sample import generate  # noqa: E402
 from hopnhat.settings import Settings, psycopg_url  # noqa: E402
 from hopnhat.webform_client import encode_submission  # noqa: E402
 from schema.events import CanonicalEvent  # noqa: E402
@@ -45,10 +45,9 @@ Clustering = set[frozenset[str]]
 
 def partitioned_events(events: int, partitions: int) -> list[list[str]]:
     """The sample's canonical events (JSON), split over partitions by their key, in arrival order."""
-    _, visits = generate(max(1, int(events / 2.4)), 84)
     webform, now = load_connector("webform"), datetime.now(UTC)
     parts: list[list[str]] = [[] for _ in range(partitions)]
-    for i, visit in enumerate(visits[:events]):
+    for i, visit in enumerate(sample(events, 84)):  # the same submissions bench/e2e.py sends
         body, ctype = encode_submission(visit.fields, visit.submission_id, visit.as_json)
         for raw in webform.parse(body, ctype, "bench", now):
             result = normalise_record("webform", "raw.webform", 0, i, None, raw.model_dump_json().encode())
