@@ -256,26 +256,49 @@ def shared_identifiers(records: Sequence[MatchRecord], holders: dict[tuple[str, 
                        ) -> dict[tuple[str, str], str]:
     """Phones and emails held by clearly different people, with the reason (evidence for review)."""
     shared: dict[tuple[str, str], str] = {}
+    compatible: dict[tuple[tuple[str, str, str], tuple[str, str, str]], bool] = {}
     for key, idx in holders.items():
         if key[0] not in SHAREABLE_ID_TYPES or len(idx) < 2:
             continue
-        distinct = _distinct_people([records[i] for i in idx if records[i].given])
+        holding = [records[i] for i in idx]
+        distinct = _distinct_people(holding, compatible)
         if len(distinct) >= 2:
             shared[key] = "held by different people: " + " / ".join(p.full_name for p in distinct)
             continue
-        dates = {records[i].birth_date for i in idx if records[i].birth_date}
-        first_date = next(iter(sorted(dates)), "")
+        dates = {r.birth_date for r in holding if r.birth_date}
+        first_date = min(dates, default="")
         if len(dates) >= 2 and not all(birth_dates_compatible(first_date, d) for d in dates):
             shared[key] = "held by people with different birth dates"
     return shared
 
 
-def _distinct_people(named: list[MatchRecord]) -> list[MatchRecord]:
-    """The first two names that cannot be one person (two are enough to call a value shared)."""
+def _distinct_people(holding: list[MatchRecord],
+                     compatible: dict[tuple[tuple[str, str, str], tuple[str, str, str]], bool]) -> list[MatchRecord]:
+    """The first two named records that cannot be one person (two are enough to call a value shared).
+
+    Whether two records can be one person depends on their names only, so a record whose name an
+    earlier one already wrote is skipped (it is compatible with that one, or with whoever that one
+    was), and each pair of names is judged once per run (`compatible`): at a million records the
+    same few names meet again on thousands of phones."""
     out: list[MatchRecord] = []
-    for r in named:
-        if not any(names_compatible(r, p) for p in out):
+    out_names: list[tuple[str, str, str]] = []
+    seen: set[tuple[str, str, str]] = set()
+    for r in holding:
+        if not r.given:
+            continue
+        name = (r.family, r.middle, r.given)
+        if name in seen:
+            continue
+        seen.add(name)
+        for p, p_name in zip(out, out_names, strict=True):
+            verdict = compatible.get((name, p_name))
+            if verdict is None:
+                verdict = compatible[(name, p_name)] = names_compatible(r, p)
+            if verdict:
+                break
+        else:
             out.append(r)
+            out_names.append(name)
             if len(out) == 2:
                 break
     return out
