@@ -11,8 +11,13 @@ comparison view (resolver.features.match_record) *before* anything is timed; the
 Same input, same output for both engines: the normalised records in (hopnhat: the MatchRecords;
 Splink: a table of the same folded fields — family, middle, given, birth date, gender, province,
 first phone, first email, Zalo id), one cluster id per record out. Each engine runs in its own
-child process, so the two never share a heap, and its peak RSS is the child's ru_maxrss (os.wait4),
-which includes loading its input (hopnhat's `input_mb` is its RSS once the records are loaded).
+child process, so the two never share a heap; peak memory includes loading the input (hopnhat's
+`input_mb` is its RSS once the records are loaded). hopnhat may use a second process (the pair
+worker of resolver/pair_scoring.py: a fresh interpreter, sharing no memory with the engine), so
+its `peak_mb` is the engine process's peak RSS *plus* the worker's peak RSS — a bound on their
+total at any moment, as if both peaks coincided. Splink's `peak_mb` is its child's ru_maxrss
+(os.wait4; DuckDB's threads are in that one process). For both, `sampled_peak_mb` is the largest
+total RSS of the child and its descendant processes seen by polling /proc every 20 ms.
 
 What the timings cover:
 * hopnhat `resolve_s`: `resolve_records(records)` on the loaded MatchRecords — stitching, blocking,
@@ -25,7 +30,8 @@ What the timings cover:
   beforehand.
 * `write_s` (each engine): writing the cluster id of every record to a file — the store write, kept
   apart. (A PostgreSQL write of the result is not measured here.)
-records/s = records / resolve_s. Scores: pairwise precision/recall/F1 against the truth.
+records/s = records / resolve_s; `resolve_cpu_s` is the CPU time of the same span (all threads and worker
+processes), for a shared machine. Scores: pairwise precision/recall/F1 against the truth.
 The last stdout line is one JSON object keyed by size.
 """
 
@@ -36,8 +42,10 @@ import gc
 import json
 import os
 import pickle
+import resource
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -120,16 +128,26 @@ def child_hopnhat(folder: Path, out: Path) -> dict[str, Any]:
         records = pickle.load(f)
     gc.collect()
     loaded_mb = _rss_mb()
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), _cpu_s()
     result = resolve_records(records)
-    resolved = time.perf_counter()
+    resolved, resolve_cpu = time.perf_counter(), _cpu_s() - started_cpu
     with open(out, "wb") as f:
         pickle.dump(result.cluster_of, f, protocol=pickle.HIGHEST_PROTOCOL)
     written = time.perf_counter()
     stats = {k: v for k, v in result.stats.items() if isinstance(v, int | float | str)}
-    stats["seconds"] = result.stats.get("seconds")  # wall time per engine stage
-    return {"records": len(records), "resolve_s": resolved - started, "write_s": written - resolved,
-            "input_mb": loaded_mb, "stats": stats}
+    for timing in ("seconds", "cpu_seconds", "pair_work_seconds"):  # per engine stage (and in the pair worker)
+        stats[timing] = result.stats.get(timing)
+    worker_mb = (result.stats.get("pair_worker_memory_mb") or {}).get("peak_rss", 0)
+    return {"records": len(records), "resolve_s": resolved - started, "resolve_cpu_s": resolve_cpu,
+            "write_s": written - resolved, "input_mb": loaded_mb, "engine_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+            "worker_peak_mb": worker_mb, "stats": stats}
+
+
+def _cpu_s() -> float:
+    """CPU time of this process (all threads: DuckDB's, rapidfuzz's) and of the workers it waited for:
+    on a shared machine, the figure wall time cannot give."""
+    times = os.times()
+    return time.process_time() + times.children_user + times.children_system
 
 
 def _rss_mb() -> int | None:
@@ -155,7 +173,7 @@ def child_splink(folder: Path, out: Path, u_pairs: float) -> dict[str, Any]:
     con = duckdb.connect()
     con.sql(f"CREATE TABLE people AS SELECT * FROM read_parquet('{folder / 'splink.parquet'}')")
     records = con.sql("SELECT count(*) FROM people").fetchall()[0][0]
-    started = time.perf_counter()
+    started, started_cpu = time.perf_counter(), _cpu_s()
     db_api = DuckDBAPI(connection=con)
     settings = SettingsCreator(
         link_type="dedupe_only",
@@ -185,11 +203,12 @@ def child_splink(folder: Path, out: Path, u_pairs: float) -> dict[str, Any]:
     clusters = linker.clustering.cluster_pairwise_predictions_at_threshold(
         predictions, threshold_match_probability=0.95)
     rows = clusters.as_duckdbpyrelation().select("unique_id, cluster_id").fetchall()
-    resolved = time.perf_counter()
+    resolved, resolve_cpu = time.perf_counter(), _cpu_s() - started_cpu
     with open(out, "wb") as f:
         pickle.dump({str(k): str(c) for k, c in rows}, f, protocol=pickle.HIGHEST_PROTOCOL)
     written = time.perf_counter()
-    return {"records": records, "resolve_s": resolved - started, "write_s": written - resolved, "u_pairs": u_pairs}
+    return {"records": records, "resolve_s": resolved - started, "resolve_cpu_s": resolve_cpu,
+            "write_s": written - resolved, "u_pairs": u_pairs}
 
 
 def run_child(engine: str, folder: Path, extra: list[str], timeout: float) -> dict[str, Any]:
@@ -199,18 +218,59 @@ def run_child(engine: str, folder: Path, extra: list[str], timeout: float) -> di
            "--output", str(out), *extra]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, cwd=str(Path(__file__).resolve().parents[1]))
     started = time.monotonic()
+    sampler = _TreeMemory(proc.pid)
+    sampler.start()
     assert proc.stdout is not None
     output = proc.stdout.read()
+    sampler.stop.set()
+    sampler.join()
     _, status, usage = os.wait4(proc.pid, 0)
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         return {"error": f"exit {proc.returncode}", "elapsed_s": round(time.monotonic() - started, 1)}
     result = json.loads(output.decode().strip().splitlines()[-1])
     result["peak_mb"] = round(usage.ru_maxrss / 1024)  # KiB on Linux
+    if "engine_peak_mb" in result:  # hopnhat: its engine process and its pair worker, both peaks added
+        result["peak_mb"] = max(result["peak_mb"], result["engine_peak_mb"] + result["worker_peak_mb"])
+    result["sampled_peak_mb"] = sampler.peak_kb // 1024
     with open(out, "rb") as f:
         result["clusters"] = pickle.load(f)
     _ = timeout
     return result
+
+
+class _TreeMemory(threading.Thread):
+    """Polls the total RSS of a process and its descendants (Linux /proc), keeping the largest."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.peak_kb, self.stop = pid, 0, threading.Event()
+
+    def run(self) -> None:
+        while not self.stop.wait(0.02):
+            self.peak_kb = max(self.peak_kb, sum(map(_rss_kb, _tree(self.pid))))
+
+
+def _tree(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            todo += [int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
+        except OSError:
+            pass
+    return out
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:  # ended between listing and reading
+        pass
+    return 0
 
 
 def score(clusters: dict[str, str], truth: dict[str, str]) -> dict[str, float]:
@@ -253,8 +313,13 @@ def main(argv: list[str] | None = None) -> int:
         hop = run_child("hopnhat", folder, [], 3600)
         if "clusters" in hop:
             entry["hopnhat"] = {**score(hop.pop("clusters"), truth), "resolve_s": round(hop["resolve_s"], 3),
+                                "resolve_cpu_s": round(hop["resolve_cpu_s"], 3),
                                 "write_s": round(hop["write_s"], 3), "peak_mb": hop["peak_mb"],
+                                "engine_peak_mb": hop.get("engine_peak_mb"), "worker_peak_mb": hop.get("worker_peak_mb"),
+                                "sampled_peak_mb": hop.get("sampled_peak_mb"),
                                 "input_mb": hop.get("input_mb"), "stage_s": (hop.get("stats") or {}).get("seconds"),
+                                "stage_cpu_s": (hop.get("stats") or {}).get("cpu_seconds"),
+                                "pair_work_s": (hop.get("stats") or {}).get("pair_work_seconds"),
                                 "records_per_s": round(hop["records"] / hop["resolve_s"])}
             log(f"  hopnhat {size}: {entry['hopnhat']} stats {hop.get('stats')}")
         else:
@@ -265,7 +330,9 @@ def main(argv: list[str] | None = None) -> int:
             spl = run_child("splink", folder, ["--u-pairs", str(u_pairs)], 3600)
             if "clusters" in spl:
                 entry["splink"] = {**score(spl.pop("clusters"), truth), "resolve_s": round(spl["resolve_s"], 3),
+                                   "resolve_cpu_s": round(spl["resolve_cpu_s"], 3),
                                    "write_s": round(spl["write_s"], 3), "peak_mb": spl["peak_mb"],
+                                   "sampled_peak_mb": spl.get("sampled_peak_mb"),
                                    "records_per_s": round(spl["records"] / spl["resolve_s"]), "u_pairs": u_pairs}
                 log(f"  splink  {size}: {entry['splink']}")
             else:

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
+from typing import Any
 
 import numpy as np
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
@@ -51,6 +52,14 @@ class Column:
     codes: np.ndarray  # int32 code per record, -1 when missing
     frequency: np.ndarray  # float64 share of non-missing records holding each code
     _points: CodePoints | None = field(default=None, repr=False)  # distinct values as code points, when asked
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        """Pickled (for the engine's pair worker, resolver/pair_scoring.py) with the distinct values
+        as one string and their lengths: pickling half a million short strings one by one took the
+        engine most of a second at a million records. The code points are rebuilt when asked."""
+        values = self.distinct.tolist()
+        lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+        return _unpickle_column, ("".join(values), lengths, self.codes, self.frequency)
 
     def code_points(self) -> CodePoints:
         if self._points is None:
@@ -99,10 +108,6 @@ class RecordColumns:
         for name in FIELDS:
             codes, uniques[name] = coded[name]
             self.columns[name] = _column_from_codes(codes if order is None else codes[order], uniques[name])
-        # Derived keys used only for blocking, computed once per distinct value, not per record.
-        self.columns["phone_tail"] = _derived(self.columns["phone"], uniques["phone"], lambda p: p[-7:])
-        self.columns["given_initial"] = _derived(self.columns["given"], uniques["given"], lambda g: g[:1])
-        self.columns["email_local"] = _derived(self.columns["email"], uniques["email"], lambda e: e.split("@", 1)[0])
         # For each record, the code of its birth date with day and month exchanged (-1 if none).
         dates = uniques["birth_date"]
         index = {v: c for c, v in enumerate(dates)}
@@ -119,7 +124,41 @@ class RecordColumns:
         return out
 
     def __getitem__(self, name: str) -> Column:
-        return self.columns[name]
+        column = self.columns.get(name)
+        if column is None and name in DERIVED:  # built on first use: only blocking reads them
+            source, key = DERIVED[name]
+            column = self.columns[name] = _derived(self.columns[source], self.columns[source].distinct[:-1].tolist(), key)
+        if column is None:
+            raise KeyError(name)
+        return column
+
+
+def _phone_tail(phone: str) -> str:
+    return phone[-7:]
+
+
+def _given_initial(given: str) -> str:
+    return given[:1]
+
+
+def _email_local(email: str) -> str:
+    return email.split("@", 1)[0]
+
+
+# Keys used only for blocking, derived from a compared column once per distinct value, not per
+# record, and only when blocking asks (by then the engine's pair work may run in another process,
+# which then builds them there: the engine itself never holds their half a million strings).
+DERIVED: dict[str, tuple[str, Callable[[str], str]]] = {
+    "phone_tail": ("phone", _phone_tail), "given_initial": ("given", _given_initial),
+    "email_local": ("email", _email_local),
+}
+
+
+def _unpickle_column(joined: str, lengths: np.ndarray, codes: np.ndarray, frequency: np.ndarray) -> Column:
+    ends = np.cumsum(lengths).tolist()
+    distinct = np.empty(len(ends), dtype=object)
+    distinct[:] = [joined[start:end] for start, end in zip([0, *ends[:-1]], ends, strict=True)]
+    return Column(distinct, codes, frequency)
 
 
 def _column_from_codes(codes: np.ndarray, uniques: list[str]) -> Column:

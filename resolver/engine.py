@@ -27,18 +27,19 @@ import os
 import time
 import uuid
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from itertools import repeat
 from typing import Any, cast
 
 import numpy as np
 
-from resolver.blocking import DEFAULT_RULES, BlockingStats, candidate_pairs
+from resolver.blocking import DEFAULT_RULES, BlockingStats
 from resolver.columnar import RecordTable
-from resolver.comparisons import NON_NAME, RecordColumns
-from resolver.fellegi_sunter import MatchParameters, evidence_fields, field_weights, probability, score, train
+from resolver.comparisons import RecordColumns
+from resolver.fellegi_sunter import MatchParameters, evidence_fields, field_weights
 from resolver.features import MatchRecord, match_record
+from resolver.pair_scoring import PairWork, PairWorker, ScoredPairs, cpu_count, score_candidates
 from resolver.protection import GuardedClusters, names_compatible
 from resolver.stitching import plan_stitching
 from schema.events import CanonicalEvent
@@ -59,6 +60,10 @@ class EngineConfig:
     u_pairs: int = 300_000  # random pairs measuring u (at most 30 per record)
     seed: int = 13
     vectorised_stitching: bool = True  # False: every union one at a time (the reference, for tests)
+    # Processes: with 2, blocking, training and scoring run in a forked worker while this process
+    # stitches (resolver/pair_scoring.py); 1 runs everything here. The result is the same either way.
+    workers: int = 2
+    parallel_min_records: int = 50_000  # below this, forking costs more than it saves
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,7 +144,7 @@ def resolve_records(items: Iterable[CanonicalEvent | MatchRecord], config: Engin
     """
     config = config or EngineConfig()
     with _no_gc_pauses():
-        return _resolve(items, config, params, decisions or {})
+        return _resolve(list(items), config, params, decisions or {})
 
 
 @contextmanager
@@ -157,10 +162,17 @@ def _no_gc_pauses() -> Iterator[None]:
             gc.enable()
 
 
-def _resolve(items: Iterable[CanonicalEvent | MatchRecord], config: EngineConfig, params: MatchParameters | None,
+def _resolve(given: list[CanonicalEvent | MatchRecord], config: EngineConfig, params: MatchParameters | None,
              decisions: Mapping[tuple[str, str], bool]) -> BulkResolution:
+    # Started first, so that its interpreter and imports come up while this process reads the records.
+    parallel = config.workers >= 2 and len(given) >= max(2, config.parallel_min_records) and cpu_count() >= 2
+    with PairWorker() if parallel else nullcontext() as worker:
+        return _resolve_with(given, config, params, decisions, worker)
+
+
+def _resolve_with(given: list[CanonicalEvent | MatchRecord], config: EngineConfig, params: MatchParameters | None,
+                  decisions: Mapping[tuple[str, str], bool], worker: PairWorker | None) -> BulkResolution:
     clock = _Clock()
-    given = list(items)
     if all(map(isinstance, given, repeat(MatchRecord))):  # the type test in C: bulk input is all records
         unordered = cast(list[MatchRecord], given)
     else:
@@ -176,6 +188,9 @@ def _resolve(items: Iterable[CanonicalEvent | MatchRecord], config: EngineConfig
     records = list(map(unordered.__getitem__, order))
     position = np.empty_like(permutation)
     position[permutation] = np.arange(len(permutation))
+    work = _pair_work(config)
+    if worker is not None:
+        worker.submit(cols, work, params)
     clock.lap("columns")
     guard = GuardedClusters(records)
     links: list[Link] = []
@@ -189,7 +204,8 @@ def _resolve(items: Iterable[CanonicalEvent | MatchRecord], config: EngineConfig
     stats: dict[str, Any] = {"records": len(records), "deterministic_links": len(links),
                              "shared_identifiers": len(shared)}
     if len(records) >= 2:
-        params = _match(records, cols, guard, links, review, config, params, stats, clock)
+        scored = worker.result() if worker is not None else score_candidates(cols, work, params)
+        params = _match(records, cols, guard, links, review, config, scored, stats, clock)
     roots = guard.roots()
     # Clusters numbered by their root (the earliest record), found by marking roots: no sort needed.
     is_root = np.zeros(len(records), dtype=bool)
@@ -217,6 +233,9 @@ def _columns(table: RecordTable, order: np.ndarray) -> RecordColumns:
     coded = dict(table.coded)
     coded["phone"] = table.first_of_type("phone")
     coded["email"] = table.first_of_type("email")
+    # The columns hold these codes from now on (reordered); the table's copies are let go (40 MB at
+    # a million records, while stitching and the pair worker need memory).
+    table.coded.clear()
     return RecordColumns.from_codes(table.size, coded, order)
 
 
@@ -281,29 +300,34 @@ def _stitch(records: Sequence[MatchRecord], cols: RecordColumns, guard: GuardedC
     return shared
 
 
+def _pair_work(config: EngineConfig) -> PairWork:
+    return PairWork(rules=config.rules, max_block=config.max_block,
+                    training_pairs_per_rule=config.training_pairs_per_rule, u_pairs=config.u_pairs, seed=config.seed,
+                    expected_matches_per_record=config.expected_matches_per_record,
+                    keep_from=min(config.review_threshold, config.merge_threshold))
+
+
 def _match(records: Sequence[MatchRecord], cols: RecordColumns, guard: GuardedClusters, links: list[Link],
-           review: list[ReviewPair], config: EngineConfig, params: MatchParameters | None, stats: dict[str, Any],
+           review: list[ReviewPair], config: EngineConfig, scored: ScoredPairs, stats: dict[str, Any],
            clock: _Clock) -> MatchParameters:
-    left, right, blocking, per_rule = candidate_pairs(cols, config.rules, config.max_block)
-    stats["blocking"] = _blocking_stats(blocking)
-    clock.lap("blocking")
-    if params is None:
-        params = _train(cols, per_rule, config)
-        clock.lap("training")
-    roots = guard.roots()
-    apart = roots[left] != roots[right]
-    left, right = left[apart], right[apart]
-    levels, match_weight, non_name_bits = score(cols, params, left, right, NON_NAME)
-    prob = probability(match_weight)
-    stats["scored_pairs"] = len(left)
-    clock.lap("scoring")
+    """Decisions on the scored pairs that stitching left apart (`scored`: every candidate pair)."""
+    stats["pair_work_seconds"], stats["pair_work_cpu_seconds"] = scored.seconds, scored.cpu_seconds
+    if scored.memory_mb:
+        stats["pair_worker_memory_mb"] = scored.memory_mb
+    stats["blocking"] = _blocking_stats(scored.blocking)
+    clock.lap("pair_work")  # with a worker: the wait after stitching; without: blocking, training, scoring
+    params = scored.params
+    stats["scored_pairs"], scored = scored.apart(guard.roots())
+    levels, match_weight, non_name_bits, prob = (scored.levels, scored.match_weight, scored.non_name_bits,
+                                                 scored.probability)
+    clock.lap("apart")
 
     strong = prob >= config.merge_threshold
     mergeable = strong & (non_name_bits >= config.min_non_name_bits)
     order = np.flatnonzero(mergeable)
     order = order[np.argsort(-match_weight[order], kind="stable")]
     for k in order:
-        i, j = int(left[k]), int(right[k])
+        i, j = scored.pair(k)
         if guard.same(i, j):
             continue
         evidence = evidence_fields(levels[k], field_weights(cols, params, levels[k], i))
@@ -316,7 +340,7 @@ def _match(records: Sequence[MatchRecord], cols: RecordColumns, guard: GuardedCl
                                      refused.detail, evidence))
     uncertain = np.flatnonzero((prob >= config.review_threshold) & ~mergeable)
     for k in uncertain:
-        i, j = int(left[k]), int(right[k])
+        i, j = scored.pair(k)
         if guard.same(i, j):
             continue
         reason = "name_only" if strong[k] else "uncertain"
@@ -326,18 +350,6 @@ def _match(records: Sequence[MatchRecord], cols: RecordColumns, guard: GuardedCl
     stats["review_pairs"] = len(review)
     clock.lap("decisions")
     return params
-
-
-def _train(cols: RecordColumns, per_rule: dict[tuple[str, ...], np.ndarray], config: EngineConfig,
-           ) -> MatchParameters:
-    rng = np.random.default_rng(config.seed)
-    sessions = []
-    n = max(1, cols.size)
-    for rule, codes in per_rule.items():
-        if len(codes) > config.training_pairs_per_rule:  # sorted first: the sample must not depend on input order
-            codes = rng.choice(np.sort(codes), size=config.training_pairs_per_rule, replace=False)
-        sessions.append((rule, codes // n, codes % n))
-    return train(cols, sessions, config.expected_matches_per_record, config.u_pairs, config.seed)
 
 
 class _Clock:
