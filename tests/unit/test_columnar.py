@@ -87,6 +87,21 @@ def test_columns_from_the_table_equal_the_per_record_columns(seed: int) -> None:
     assert table.occ_code.tolist() == [index.setdefault(i, len(index)) for i in idents]
 
 
+@pytest.mark.parametrize("stamps", [
+    ["2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00.5+00:00", "2025-12-31T23:59:59+00:00", ""],
+    ["b", "a", "b", "a", "", "ab", "a"],  # ties, put in key order
+    ["2026-01-01T00:00:00+00:00", "2026-01-01T00:00:00+07:00", "2026-01-01T00:00:00+00:00"],
+    ["a", "a\x00", "a\x00b", "a"],  # NUL: NumPy would ignore a trailing one, so Python sorts these
+    ["2026-01-01", "2026-01-01é", "2026-01-01"],  # not ASCII: Python sorts
+    ["z" * 80, "a", "z" * 80],  # too long for the byte matrix: Python sorts
+], ids=["iso", "ties", "offsets", "nul", "non-ascii", "long"])
+def test_time_order_is_by_timestamp_then_key(stamps: list[str]) -> None:
+    records = [MatchRecord(key=f"k{(7 * i) % len(stamps)}-{i}", event_id=f"e{i}", occurred_at=stamp, identifiers=())
+               for i, stamp in enumerate(stamps)]
+    order = RecordTable.read(records).time_order()
+    assert order == sorted(range(len(records)), key=lambda i: (records[i].occurred_at, records[i].key))
+
+
 def test_cluster_ids_for_many_equal_uuid5_one_by_one() -> None:
     event_ids = ["w|0", "kiotviet:shop1:KH000777", "zalo:oa1:4512:msg-Đặng", ""] + [f"e{i}" for i in range(300)]
     assert cluster_ids_for(event_ids) == [cluster_id_for(e) for e in event_ids]
