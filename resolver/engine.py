@@ -207,12 +207,15 @@ def _resolve_with(given: list[CanonicalEvent | MatchRecord], config: EngineConfi
         scored = worker.result() if worker is not None else score_candidates(cols, work, params)
         params = _match(records, cols, guard, links, review, config, scored, stats, clock)
     roots = guard.roots()
+    event_ids = table.fields["event_id"]
+    # What the clusters are named from is all that is left to use: let the rest go before the
+    # output's million entries are built (this is where the engine's memory peaks).
+    del guard, cols, table, position, records
     # Clusters numbered by their root (the earliest record), found by marking roots: no sort needed.
-    is_root = np.zeros(len(records), dtype=bool)
+    is_root = np.zeros(len(roots), dtype=bool)
     is_root[roots] = True
     cluster_roots = np.flatnonzero(is_root)
     cluster_of_record = (np.cumsum(is_root) - 1)[roots]
-    event_ids = table.fields["event_id"]
     names = np.array(cluster_ids_for(list(map(event_ids.__getitem__, permutation[cluster_roots].tolist()))),
                      dtype=object)
     stats["clusters"] = len(cluster_roots)
@@ -317,6 +320,7 @@ def _match(records: Sequence[MatchRecord], cols: RecordColumns, guard: GuardedCl
     stats["blocking"] = _blocking_stats(scored.blocking)
     clock.lap("pair_work")  # with a worker: the wait after stitching; without: blocking, training, scoring
     params = scored.params
+    weights = params.weights()  # per field and level, for the evidence of each decided pair
     stats["scored_pairs"], scored = scored.apart(guard.roots())
     levels, match_weight, non_name_bits, prob = (scored.levels, scored.match_weight, scored.non_name_bits,
                                                  scored.probability)
@@ -330,7 +334,7 @@ def _match(records: Sequence[MatchRecord], cols: RecordColumns, guard: GuardedCl
         i, j = scored.pair(k)
         if guard.same(i, j):
             continue
-        evidence = evidence_fields(levels[k], field_weights(cols, params, levels[k], i))
+        evidence = evidence_fields(levels[k], field_weights(cols, params, levels[k], i, table=weights))
         refused = guard.union(i, j, birth_dates=bool(prob[k] < config.override_probability))
         if refused is None:
             links.append(Link(records[i].key, records[j].key, "probabilistic", round(float(match_weight[k]), 3),
@@ -345,7 +349,7 @@ def _match(records: Sequence[MatchRecord], cols: RecordColumns, guard: GuardedCl
             continue
         reason = "name_only" if strong[k] else "uncertain"
         review.append(ReviewPair(records[i].key, records[j].key, reason, round(float(prob[k]), 6), "",
-                                 evidence_fields(levels[k], field_weights(cols, params, levels[k], i))))
+                                 evidence_fields(levels[k], field_weights(cols, params, levels[k], i, table=weights))))
     stats["probabilistic_links"] = sum(1 for link in links if link.rule == "probabilistic")
     stats["review_pairs"] = len(review)
     clock.lap("decisions")

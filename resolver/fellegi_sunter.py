@@ -196,9 +196,10 @@ def score(cols: RecordColumns, params: MatchParameters, left: np.ndarray, right:
 
 
 def field_weights(cols: RecordColumns, params: MatchParameters, levels: np.ndarray, i: int,
-                  term_frequencies: bool = True) -> np.ndarray:
-    """Each field's weight for one record pair (row `levels`, left record `i`): the evidence kept."""
-    table = params.weights()
+                  term_frequencies: bool = True, table: dict[str, np.ndarray] | None = None) -> np.ndarray:
+    """Each field's weight for one record pair (row `levels`, left record `i`): the evidence kept.
+    `table`: `params.weights()`, when the caller asks for many pairs (it is the same for all)."""
+    table = params.weights() if table is None else table
     left = np.array([i])
     return np.array([_weights(cols, params, table, name, levels[f:f + 1], left, term_frequencies)[0]
                      for f, name in enumerate(FIELDS)])
