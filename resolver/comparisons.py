@@ -56,10 +56,12 @@ class Column:
     def __reduce__(self) -> tuple[Any, ...]:
         """Pickled (for the engine's pair worker, resolver/pair_scoring.py) with the distinct values
         as one string and their lengths: pickling half a million short strings one by one took the
-        engine most of a second at a million records. The code points are rebuilt when asked."""
+        engine most of a second at a million records. Codes travel (and stay) as int16 when they fit:
+        every use of them indexes or widens first. The code points are rebuilt when asked."""
         values = self.distinct.tolist()
         lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
-        return _unpickle_column, ("".join(values), lengths, self.codes, self.frequency)
+        codes = self.codes.astype(np.int16) if len(values) < 2**15 else self.codes
+        return _unpickle_column, ("".join(values), lengths, codes, self.frequency)
 
     def code_points(self) -> CodePoints:
         if self._points is None:

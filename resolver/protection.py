@@ -201,22 +201,34 @@ class GuardedClusters(Guard[int]):
         # Records merged in bulk (resolver/stitching.py), sorted by their root.
         self._bulk_roots = np.empty(0, dtype=np.int64)
         self._bulk_members = np.empty(0, dtype=np.int64)
+        # For each record, the root it was merged into in bulk (itself if it was not). Kept as an
+        # array, not in `parent`: half a million dict entries and their int objects were 60 MB at a
+        # million records. A bulk root is never itself moved, so `find` hops here once, then walks
+        # `parent`, which holds only the unions made one at a time.
+        self._bulk_parent: np.ndarray | None = None
 
     def bulk_merge(self, labels: np.ndarray, merge: np.ndarray) -> None:
         """Merge whole components at once (labels = smallest record index of each component), for
         the records where `merge` is set: components stitching proved no union of could be refused.
-        Members are kept sorted by root, so a root's facts are read by binary search when needed."""
+        Members are kept sorted by root, so a root's facts are read by binary search when needed.
+        Called once, before any union: the merged records have no entry in `parent`."""
         moved = np.flatnonzero(merge & (labels != np.arange(len(labels))))
         roots = labels[moved]
-        self.parent.update(zip(moved.tolist(), roots.tolist(), strict=True))
+        self._bulk_parent = np.arange(len(labels), dtype=np.int64)
+        self._bulk_parent[moved] = roots
         order = np.argsort(roots, kind="stable")
         self._bulk_roots, self._bulk_members = roots[order], moved[order]
+
+    def find(self, i: int) -> int:
+        if self._bulk_parent is not None:
+            i = int(self._bulk_parent[i])
+        return super().find(i)
 
     def roots(self) -> np.ndarray:
         """`find(i)` of every record at once: pointer jumping over the parent array in NumPy, rather
         than a million Python calls. (No path compression; the roots are the same.)"""
         n = len(self.records)
-        parent = np.arange(n, dtype=np.int64)
+        parent = np.arange(n, dtype=np.int64) if self._bulk_parent is None else self._bulk_parent.copy()
         if self.parent:
             parent[np.fromiter(self.parent.keys(), dtype=np.int64, count=len(self.parent))] = np.fromiter(
                 self.parent.values(), dtype=np.int64, count=len(self.parent))
