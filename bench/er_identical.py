@@ -1,7 +1,7 @@
 """Check: two versions of the engine resolve a cached er_scale set identically, and how fast each is.
 
     .venv-bench/bin/python bench/er_identical.py --base <git revision> [--sizes 100000] [--rounds 2]
-        [--workdir /tmp/hopnhat-er-scale]
+        [--workdir /tmp/hopnhat-er-scale] [--head-workers 1]
 
 The base revision's resolver/ and schema/ are exported with `git archive` into a temporary folder;
 each version runs `resolve_records` in its own interpreter on the set bench/er_scale.py cached in
@@ -10,6 +10,8 @@ times, so both see the same machine load; each run reports wall and CPU time (al
 any worker processes) and the engine's stage split. Then the outcomes are compared field by field:
 `cluster_of` (record -> cluster id), every link (with its rule, weight, probability and field
 evidence), every review pair and every shared identifier. Exit status 1 if anything differs.
+--head-workers runs the head with EngineConfig(workers=N): 1 keeps the pair work in the engine's
+process, 2 moves it to the worker process from 50,000 records (the default).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def child(source: Path, folder: Path, out: Path) -> dict[str, Any]:
+def child(source: Path, folder: Path, out: Path, workers: int | None = None) -> dict[str, Any]:
     """Runs in a fresh interpreter whose sys.path starts with `source`."""
     sys.path.insert(0, str(source))
     import resolver.engine
@@ -39,7 +41,12 @@ def child(source: Path, folder: Path, out: Path) -> dict[str, Any]:
     with open(folder / "records.pkl", "rb") as f:
         records = pickle.load(f)
     wall, cpu = time.perf_counter(), _cpu_seconds()
-    result = resolve_records(records)
+    if workers is None:
+        result = resolve_records(records)
+    else:  # a head-only setting (the base may predate EngineConfig.workers)
+        from resolver.engine import EngineConfig
+
+        result = resolve_records(records, EngineConfig(workers=workers))
     wall, cpu = time.perf_counter() - wall, _cpu_seconds() - cpu
     outcome = {
         "cluster_of": result.cluster_of,
@@ -61,8 +68,10 @@ def _cpu_seconds() -> float:
     return time.process_time() + times.children_user + times.children_system
 
 
-def run(source: Path, folder: Path, out: Path) -> dict[str, Any]:
+def run(source: Path, folder: Path, out: Path, workers: int | None = None) -> dict[str, Any]:
     cmd = [sys.executable, __file__, "--child", str(source), "--input", str(folder), "--output", str(out)]
+    if workers is not None:
+        cmd += ["--workers", str(workers)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": ""})
     return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
 
@@ -82,12 +91,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--workdir", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "hopnhat-er-scale")
+    parser.add_argument("--head-workers", type=int, help="EngineConfig.workers for the head (default: the engine's)")
+    parser.add_argument("--workers", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--input", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--output", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        print(json.dumps(child(args.child, args.input, args.output)))
+        print(json.dumps(child(args.child, args.input, args.output, args.workers)))
         return 0
     if not args.base:
         parser.error("--base is required")
@@ -108,8 +119,9 @@ def main(argv: list[str] | None = None) -> int:
             outs = {"base": Path(tmp) / f"base-{size}.pkl", "head": Path(tmp) / f"head-{size}.pkl"}
             for r in range(args.rounds):
                 for label, source in (("base", base), ("head", ROOT)):
-                    print(json.dumps({"size": size, "round": r, "engine": label, **run(source, folder, outs[label])}),
-                          flush=True)
+                    workers = args.head_workers if label == "head" else None
+                    print(json.dumps({"size": size, "round": r, "engine": label,
+                                      **run(source, folder, outs[label], workers)}), flush=True)
             with open(outs["base"], "rb") as f:
                 a = pickle.load(f)
             with open(outs["head"], "rb") as f:

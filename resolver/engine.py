@@ -208,7 +208,7 @@ def _resolve_with(given: list[CanonicalEvent | MatchRecord], config: EngineConfi
     stats: dict[str, Any] = {"records": len(records), "deterministic_links": len(links),
                              "shared_identifiers": len(shared), "workers": 1 if worker is None else 2}
     if len(records) >= 2:
-        scored = worker.result() if worker is not None else score_candidates(cols, work, params)
+        scored = worker.result() if worker is not None else score_candidates(cols, work, params, guard.roots())
         params = _match(records, cols, guard, links, review, config, scored, stats, clock)
     roots = guard.roots()
     event_ids = table.fields["event_id"]

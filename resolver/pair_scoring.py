@@ -89,8 +89,11 @@ class ScoredPairs:
 SCORE_CHUNK = 262_144  # pairs scored at a time: bounds the comparison's temporary arrays in the worker
 
 
-def score_candidates(cols: RecordColumns, work: PairWork, params: MatchParameters | None) -> ScoredPairs:
-    """Block, train (unless `params` are given) and score every candidate pair.
+def score_candidates(cols: RecordColumns, work: PairWork, params: MatchParameters | None,
+                     roots: np.ndarray | None = None) -> ScoredPairs:
+    """Block, train (unless `params` are given) and score every candidate pair; with `roots` (the
+    cluster root of each record, when stitching is already done: in-process), only the candidate
+    pairs of different clusters are kept and scored.
 
     Pairs are scored a chunk at a time (a pair's levels and weight do not depend on the others in
     its chunk) and only the kept ones are held, so the worker's memory does not grow with the
@@ -106,6 +109,9 @@ def score_candidates(cols: RecordColumns, work: PairWork, params: MatchParameter
         params = _train(cols, per_rule, work)
         laps.lap("training")
     del per_rule
+    if roots is not None:
+        apart = roots[left] != roots[right]
+        left, right = left[apart], right[apart]
     parts: list[tuple[np.ndarray, ...]] = [  # kept index, levels, weight, non-name bits, probability
         (np.empty(0, dtype=np.int64), np.empty((0, len(FIELDS)), dtype=np.int8), np.empty(0), np.empty(0),
          np.empty(0))]
