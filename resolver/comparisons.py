@@ -41,6 +41,9 @@ LEVELS: dict[str, tuple[str, ...]] = {
     "email": ("one edit", "exact"),
 }
 FIELDS: tuple[str, ...] = tuple(LEVELS)
+# rapidfuzz threads per comparison: -1, every core. The engine's pair worker (resolver/pair_scoring.py)
+# sets 1 for its own process, whose other core is the engine's, stitching meanwhile.
+CPDIST_WORKERS = -1
 NAME_FIELDS = frozenset({"family", "middle", "given"})
 TERM_FREQUENCY_FIELDS = ("family", "given")  # exact agreement on a rare value weighs more
 NON_NAME = tuple(name not in NAME_FIELDS for name in FIELDS)  # fields whose agreement is "more than a name"
@@ -241,7 +244,8 @@ def _levels(name: str, col: Column, left: np.ndarray, right: np.ndarray) -> np.n
             level[idx[sim >= 0.80]] = 2
             level[idx[sim >= 0.92]] = 3
     elif name == "birth_date":
-        dist = cpdist(col.distinct[a[idx]], col.distinct[b[idx]], scorer=DamerauLevenshtein.distance, score_cutoff=2, workers=-1)
+        dist = cpdist(col.distinct[a[idx]], col.distinct[b[idx]], scorer=DamerauLevenshtein.distance, score_cutoff=2,
+                      workers=CPDIST_WORKERS)
         level[idx[dist <= 2]] = 2
         level[idx[dist <= 1]] = 3  # day/month exchanged: level 2 too, set in compare()
     else:  # postcode, id_number, phone, email: one edit (Damerau: a transposition is one edit)
@@ -264,10 +268,10 @@ def _jaro_winkler(col: Column, a: np.ndarray, b: np.ndarray) -> np.ndarray:
         distinct_keys, inverse = np.unique(keys, return_inverse=True)
         if len(distinct_keys) <= DISTINCT_PAIRS_AT_MOST * len(a):
             da, db = col.distinct[distinct_keys // radix], col.distinct[distinct_keys % radix]
-            scores = cpdist(da, db, scorer=JaroWinkler.normalized_similarity, score_cutoff=0.8, workers=-1)
+            scores = cpdist(da, db, scorer=JaroWinkler.normalized_similarity, score_cutoff=0.8, workers=CPDIST_WORKERS)
             return np.asarray(scores)[inverse.ravel()]
     return np.asarray(cpdist(col.distinct[a], col.distinct[b], scorer=JaroWinkler.normalized_similarity,
-                             score_cutoff=0.8, workers=-1))
+                             score_cutoff=0.8, workers=CPDIST_WORKERS))
 
 
 def _one_edit_apart(col: Column, a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -280,5 +284,5 @@ def _one_edit_apart(col: Column, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     slow = np.flatnonzero(~fast)
     if len(slow):
         close[slow] = cpdist(col.distinct[a[slow]], col.distinct[b[slow]], scorer=DamerauLevenshtein.distance,
-                             score_cutoff=1, workers=-1) <= 1
+                             score_cutoff=1, workers=CPDIST_WORKERS) <= 1
     return close

@@ -34,6 +34,7 @@ from typing import IO
 
 import numpy as np
 
+from resolver import comparisons
 from resolver.blocking import BlockingStats, candidate_pairs
 from resolver.comparisons import DERIVED, FIELDS, NON_NAME, RecordColumns
 from resolver.fellegi_sunter import MatchParameters, probability, score, train
@@ -204,6 +205,7 @@ class PairWorker:
 def _serve(source: IO[bytes], sink: IO[bytes]) -> None:
     """The worker's side: columns in, scored pairs out (an error comes back as its text)."""
     gc.disable()  # a short-lived process building no reference cycles: no collector passes over big inputs
+    comparisons.CPDIST_WORKERS = 1  # one thread: the engine stitches on the other core meanwhile
     cols, work, params = pickle.load(source)
     outcome: ScoredPairs | str
     try:
