@@ -14,8 +14,9 @@ first phone, first email, Zalo id), one cluster id per record out. Each engine r
 child process, so the two never share a heap; peak memory includes loading the input (hopnhat's
 `input_mb` is its RSS once the records are loaded). hopnhat may use a second process (the pair
 worker of resolver/pair_scoring.py: a fresh interpreter, sharing no memory with the engine), so
-its `peak_mb` is the engine process's peak RSS *plus* the worker's peak RSS — a bound on their
-total at any moment, as if both peaks coincided. Splink's `peak_mb` is its child's ru_maxrss
+its `peak_mb` bounds the two processes' total: the larger of the engine's own peak RSS and, for
+the time the worker lived, the engine's peak RSS until the worker was done *plus* the worker's peak
+RSS (as if both peaks coincided). Splink's `peak_mb` is its child's ru_maxrss
 (os.wait4; DuckDB's threads are in that one process). For both, `sampled_peak_mb` is the largest
 total RSS of the child and its descendant processes seen by polling /proc every 20 ms.
 
@@ -137,10 +138,11 @@ def child_hopnhat(folder: Path, out: Path) -> dict[str, Any]:
     stats = {k: v for k, v in result.stats.items() if isinstance(v, int | float | str)}
     for timing in ("seconds", "cpu_seconds", "pair_work_seconds"):  # per engine stage (and in the pair worker)
         stats[timing] = result.stats.get(timing)
-    worker_mb = (result.stats.get("pair_worker_memory_mb") or {}).get("peak_rss", 0)
+    worker = result.stats.get("pair_worker_memory_mb") or {}
+    worker_mb, engine_meanwhile_mb = worker.get("peak_rss", 0), worker.get("engine_peak_rss_meanwhile", 0)
     return {"records": len(records), "resolve_s": resolved - started, "resolve_cpu_s": resolve_cpu,
             "write_s": written - resolved, "input_mb": loaded_mb, "engine_peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
-            "worker_peak_mb": worker_mb, "stats": stats}
+            "worker_peak_mb": worker_mb, "engine_peak_while_worker_mb": engine_meanwhile_mb, "stats": stats}
 
 
 def _cpu_s() -> float:
@@ -230,8 +232,9 @@ def run_child(engine: str, folder: Path, extra: list[str], timeout: float) -> di
         return {"error": f"exit {proc.returncode}", "elapsed_s": round(time.monotonic() - started, 1)}
     result = json.loads(output.decode().strip().splitlines()[-1])
     result["peak_mb"] = round(usage.ru_maxrss / 1024)  # KiB on Linux
-    if "engine_peak_mb" in result:  # hopnhat: its engine process and its pair worker, both peaks added
-        result["peak_mb"] = max(result["peak_mb"], result["engine_peak_mb"] + result["worker_peak_mb"])
+    if "engine_peak_mb" in result:  # hopnhat: the engine's peak, or its peak while the worker ran plus the worker's
+        both = result["engine_peak_while_worker_mb"] + result["worker_peak_mb"]
+        result["peak_mb"] = max(result["peak_mb"], result["engine_peak_mb"], both)
     result["sampled_peak_mb"] = sampler.peak_kb // 1024
     with open(out, "rb") as f:
         result["clusters"] = pickle.load(f)
@@ -316,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
                                 "resolve_cpu_s": round(hop["resolve_cpu_s"], 3),
                                 "write_s": round(hop["write_s"], 3), "peak_mb": hop["peak_mb"],
                                 "engine_peak_mb": hop.get("engine_peak_mb"), "worker_peak_mb": hop.get("worker_peak_mb"),
+                                "engine_peak_while_worker_mb": hop.get("engine_peak_while_worker_mb"),
                                 "sampled_peak_mb": hop.get("sampled_peak_mb"),
                                 "input_mb": hop.get("input_mb"), "stage_s": (hop.get("stats") or {}).get("seconds"),
                                 "stage_cpu_s": (hop.get("stats") or {}).get("cpu_seconds"),

@@ -17,11 +17,12 @@ from collections.abc import Iterable, Sequence, Sized
 from dataclasses import dataclass
 from itertools import chain, count
 from operator import attrgetter, eq
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from resolver.features import MatchRecord
+if TYPE_CHECKING:  # annotations only: the pair worker process then loads no name parsing or pydantic
+    from resolver.features import MatchRecord
 
 T = TypeVar("T")
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from rapidfuzz.distance import DamerauLevenshtein, JaroWinkler
@@ -23,7 +23,8 @@ from rapidfuzz.process import cpdist
 
 from resolver.columnar import factorise
 from resolver.edits import CodePoints, within_one_edit
-from resolver.features import MatchRecord
+if TYPE_CHECKING:  # annotations only: the pair worker process then loads no name parsing or pydantic
+    from resolver.features import MatchRecord
 
 # Fields the engine compares, with the meaning of each level above 1 (level 1 = disagree).
 LEVELS: dict[str, tuple[str, ...]] = {
@@ -126,6 +127,13 @@ class RecordColumns:
         out.size = self.size
         out.columns = {name: Column(c.distinct, c.codes[order], c.frequency) for name, c in self.columns.items()}
         out.birth_date_swapped = self.birth_date_swapped[order]
+        return out
+
+    def only(self, names: Sequence[str]) -> RecordColumns:
+        """The same records with only these columns (the arrays shared, not copied)."""
+        out = RecordColumns.__new__(RecordColumns)
+        out.size, out.birth_date_swapped = self.size, self.birth_date_swapped
+        out.columns = {name: self[name] for name in names}
         return out
 
     def __getitem__(self, name: str) -> Column:

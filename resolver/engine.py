@@ -190,11 +190,15 @@ def _resolve_with(given: list[CanonicalEvent | MatchRecord], config: EngineConfi
     permutation = np.asarray(order, dtype=np.int64)
     cols = _columns(table, permutation)
     records = list(map(unordered.__getitem__, order))
+    del order  # a million int objects: 36 MB
     position = np.empty_like(permutation)
     position[permutation] = np.arange(len(permutation))
     work = _pair_work(config)
     if worker is not None:
         worker.submit(cols, work, params)
+        # The worker compares; this process reads only the names and birth dates (stitching) and the
+        # name frequencies (the evidence of decided pairs) from now on, while the worker holds its copy.
+        cols = cols.only(("family", "middle", "given", "birth_date"))
     clock.lap("columns")
     guard = GuardedClusters(records)
     links: list[Link] = []

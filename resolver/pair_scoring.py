@@ -179,6 +179,9 @@ class PairWorker:
         self._process = None
         if not isinstance(outcome, ScoredPairs):
             raise PairWorkerFailed(exitcode, outcome)
+        # This process's peak so far covers the worker's whole life: added to the worker's peak, a
+        # bound on what both held at once (afterwards there is one process again).
+        outcome.memory_mb.update({f"engine_{k}_meanwhile": v for k, v in _peak_memory_mb().items()})
         return outcome
 
     def close(self) -> None:
