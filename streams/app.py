@@ -21,8 +21,10 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import tempfile
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, cast
 
 import faust
@@ -79,6 +81,10 @@ def create_app(settings: Settings) -> faust.App:
         settings.app_id,
         broker=";".join(f"kafka://{s}" for s in bootstrap_servers(settings)),
         store="memory://",
+        # faust makes `<id>-data/` in the working directory by default; the tables live in memory, so
+        # keep that empty directory beside the embedded services' files instead of in the checkout (faust
+        # makes only the last level of the path).
+        datadir=str((settings.data_dir or Path(tempfile.gettempdir())) / f"hopnhat-faust-{settings.app_id}"),
         value_serializer="raw",
         key_serializer="raw",
         topic_partitions=settings.partitions,
