@@ -99,3 +99,22 @@ def test_a_shared_email_between_near_namesakes_clusters_the_same_in_any_order(da
     asyncio.run(_apply(thanh_first, *([e] for e in [thanh, *thu])))
     assert frozenset(e.event_id for e in thu) in clusters(thu_first)
     assert clusters(thanh_first) == clusters(thu_first)
+
+
+def test_erasing_the_second_holder_of_a_shared_email_leaves_the_owner_linking_through_it(database_factory) -> None:
+    from hopnhat.access import Caller, Role
+    from hopnhat.erasure import erase
+    from hopnhat.settings import Settings
+
+    url = database_factory()
+    email = "giadinh.thao@icloud.com"
+    asyncio.run(_apply(url, [event("thanh", email=email, name="Nguyễn Thanh Thảo")],
+                       [event("thu", phone="+84912525562", email=email, name="Nguyễn Thu Thảo", minute=1)]))
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT type, value FROM identifier_holders").fetchall() == [("email", email)]
+    erase(settings=Settings(database_url=url), identifier="phone:+84912525562", caller=Caller(None, Role.admin))
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM identifier_holders").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM identifiers WHERE value = %s", (email,)).fetchone()[0] == 1
+    asyncio.run(_apply(url, [event("thanh-2", email=email, name="Nguyen Thanh Thao", minute=2)]))
+    assert frozenset({"thanh", "thanh-2"}) in clusters(url)
