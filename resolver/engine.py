@@ -43,6 +43,7 @@ from resolver.stitching import plan_stitching
 from schema.events import CanonicalEvent
 
 CUSTOMER_NAMESPACE = uuid.UUID("6f1d6c2e-8f0b-5c3a-9d57-686f706e6861")  # same as resolver/plan.py
+MAX_PEOPLE_PER_SHARED_VALUE = 64  # distinct people a shared phone/email links records to (stitching)
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,31 +244,33 @@ def _stitch(records: Sequence[MatchRecord], cols: RecordColumns, guard: GuardedC
     rules = np.array([f"identifier:{kind}" for kind in safe.type_names], dtype=object)
     links.extend(map(Link, keys[safe.first].tolist(), keys[safe.holder].tolist(), rules[safe.kind].tolist()))
     holders, shared = plan.holders, plan.shared
-    # For a shared value, the earliest holder with each given name: a later holder links to it
-    # only if the whole name agrees (one lookup per record, not a scan of every earlier holder).
-    first_named: dict[tuple[tuple[str, str], str], int] = {}
+    # For a shared value, one earlier holder per person seen on it (the first record whose name fits
+    # none before it): a later named holder links to the earliest of them its name fits. Two sisters
+    # with the same given name on one address ("Nguyễn Thanh Thảo", "Nguyễn Thu Thảo") are two people,
+    # and the second one's records join each other whoever wrote first, as the stream does with
+    # identifier_holders (resolver/plan.py). A till's number typed for hundreds of walk-ins keeps at
+    # most MAX_PEOPLE_PER_SHARED_VALUE of them, so no record scans an unbounded list.
+    people: dict[tuple[str, str], list[int]] = {}
     for i in plan.risky:
         r = records[i]
         for ident in r.identifiers:
             holding = holders.get(ident)
             if not holding:
                 continue
-            first = holding[0]
-            if first == i:
-                if ident in shared and r.given:
-                    first_named[(ident, r.given)] = first_named[(ident, "")] = i
-                continue
             if ident not in shared:
-                target, rule = first, f"identifier:{ident[0]}"
+                target, rule = holding[0], f"identifier:{ident[0]}"
+                if target == i:
+                    continue
             else:  # a shared value links only records that also agree on the name
                 if not r.given:
                     continue
-                target = first_named.setdefault((ident, r.given), i)
-                if target == i:  # no earlier holder with this given name: the earliest named one?
-                    target = first_named.setdefault((ident, ""), i)
-                rule = f"identifier+name:{ident[0]}"
-                if target == i or not names_compatible(r, records[target]):
+                seen = people.setdefault(ident, [])
+                fitting = next((p for p in seen if names_compatible(r, records[p])), None)
+                if fitting is None:
+                    if len(seen) < MAX_PEOPLE_PER_SHARED_VALUE:
+                        seen.append(i)
                     continue
+                target, rule = fitting, f"identifier+name:{ident[0]}"
             if guard.same(i, target):
                 continue
             refused = guard.union(i, target)

@@ -67,6 +67,21 @@ def test_household_phone_is_marked_shared_and_links_only_records_that_agree_on_t
     assert any(link.rule == "identifier+name:phone" for link in result.links)
 
 
+def test_sisters_with_one_given_name_on_a_family_email_are_two_people_whoever_wrote_first() -> None:
+    """Nguyễn Thanh Thảo writes the address first; Nguyễn Thu Thảo's records, two with her phone and two with
+    only the email, are one customer (matching the earlier holder by given name alone left those two apart)."""
+    email, phone = ("email", "giadinh.thao@icloud.com"), ("phone", "+84912525562")
+    recs = [record("form|thanh", ids=(email,), name="Nguyễn Thanh Thảo"),
+            record("form|thu-1", t="2026-01-01T00:01:00+00:00", ids=(phone, email), name="Nguyen Thu Thao"),
+            record("form|thu-2", t="2026-01-01T00:02:00+00:00", ids=(email,), name="Nguyễn Thu Thảo"),
+            record("form|thu-3", t="2026-01-01T00:03:00+00:00", ids=(email,), name="NGUYỄN THU THẢO"),
+            record("form|thu-4", t="2026-01-01T00:04:00+00:00", ids=(phone, email), name="Nguyễn Thu Thảo")]
+    result = resolve_records(recs + background())
+    assert "email:giadinh.thao@icloud.com" in result.shared
+    thu = {result.cluster_of[f"form|thu-{i}"] for i in range(1, 5)}
+    assert len(thu) == 1 and result.cluster_of["form|thanh"] not in thu
+
+
 def test_an_email_held_by_people_with_different_birth_dates_is_shared_and_links_nothing_alone() -> None:
     email = ("email", "giadinh.nguyen@gmail.com")
     recs = [record("crm|a", ids=(email,), birth_date="1990-04-12"),
