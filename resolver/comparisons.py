@@ -41,8 +41,16 @@ LEVELS: dict[str, tuple[str, ...]] = {
 }
 FIELDS: tuple[str, ...] = tuple(LEVELS)
 NAME_FIELDS = frozenset({"family", "middle", "given"})
-TERM_FREQUENCY_FIELDS = ("family", "given")  # exact agreement on a rare value weighs more
+# Exact agreement on a rare value weighs more (Winkler): "Nguyễn", "Văn", "Thị" and TP.HCM are each
+# shared by a fifth to a third of customers, "Khổng", "Diệu" and Long An by one or two in a hundred.
+TERM_FREQUENCY_FIELDS = ("family", "given", "middle", "province")
 NON_NAME = tuple(name not in NAME_FIELDS for name in FIELDS)  # fields whose agreement is "more than a name"
+# A province and a sex are each shared by millions (and Vietnamese middle and given names already
+# tell the sex): they corroborate a name, they do not identify a person.
+COARSE_FIELDS = frozenset({"province", "gender"})
+IDENTIFYING = tuple(name not in NAME_FIELDS | COARSE_FIELDS for name in FIELDS)
+# What may corroborate a rare name: the identifying fields and the province (not the sex, see above).
+CORROBORATING = tuple(name not in NAME_FIELDS | {"gender"} for name in FIELDS)
 
 
 @dataclass(slots=True)

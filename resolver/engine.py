@@ -13,8 +13,10 @@ Stages, in order (docs/MATCHING.md has the reasoning and the numbers):
    rapidfuzz compares them column-wise, Fellegi–Sunter weights (u from random pairs, m by EM,
    term-frequency adjusted names) give each pair a match probability.
 3. **Decisions.** Above `merge_threshold` a pair merges, strongest first, through the same
-   protection — but only if something besides the name agrees (`min_non_name_bits`): a common
-   name alone never merges. Between the thresholds, or refused by protection, it goes to review.
+   protection — but only if a field that identifies a person agrees (`min_non_name_bits`), or,
+   for a name rare enough to make the pair sure with a province, if nothing contradicts it and the
+   match is unambiguous (resolver/corroboration.py): a name alone never merges. Between the
+   thresholds, or refused by protection, it goes to review.
 
 Every union is kept as evidence: the identifier that linked, or the per-field levels and weights.
 """
@@ -35,8 +37,9 @@ import numpy as np
 
 from resolver.blocking import DEFAULT_RULES, BlockingStats, candidate_pairs
 from resolver.columnar import RecordTable
-from resolver.comparisons import NON_NAME, RecordColumns
-from resolver.fellegi_sunter import MatchParameters, evidence_fields, field_weights, probability, score, train
+from resolver.comparisons import CORROBORATING, IDENTIFYING, RecordColumns
+from resolver.corroboration import refusal_reason, sure_partners, weakly_corroborated
+from resolver.fellegi_sunter import MatchParameters, evidence_fields, field_weights, probability, score_parts, train
 from resolver.features import MatchRecord, match_record
 from resolver.protection import GuardedClusters, names_compatible
 from resolver.stitching import plan_stitching
@@ -50,7 +53,10 @@ MAX_PEOPLE_PER_SHARED_VALUE = 64  # distinct people a shared phone/email links r
 class EngineConfig:
     merge_threshold: float = 0.99  # match probability at or above which a pair merges
     review_threshold: float = 0.50  # between this and merge_threshold: the review queue
-    min_non_name_bits: float = 4.0  # agreement outside the name needed to merge (bits of weight)
+    min_non_name_bits: float = 4.0  # agreement of identifying fields needed to merge (bits of weight)
+    # Less than that merges a sure pair only through resolver/corroboration.py's guards: at least
+    # this much agreement outside the name (a province holding a quarter of customers: 2 bits).
+    min_corroboration_bits: float = 2.0
     override_probability: float = 1 - 1e-6  # a scored pair this sure merges despite differing birth dates
     max_block: int = 100  # larger blocks are skipped (counted in stats): same-name crowds, not leads
     expected_matches_per_record: float = 1.0  # the prior
@@ -294,13 +300,14 @@ def _match(records: Sequence[MatchRecord], cols: RecordColumns, guard: GuardedCl
     roots = guard.roots()
     apart = roots[left] != roots[right]
     left, right = left[apart], right[apart]
-    levels, match_weight, non_name_bits = score(cols, params, left, right, NON_NAME)
+    levels, match_weight, (identifying_bits, corroborating_bits) = score_parts(
+        cols, params, left, right, (IDENTIFYING, CORROBORATING))
     prob = probability(match_weight)
     stats["scored_pairs"] = len(left)
     clock.lap("scoring")
 
     strong = prob >= config.merge_threshold
-    mergeable = strong & (non_name_bits >= config.min_non_name_bits)
+    mergeable = strong & (identifying_bits >= config.min_non_name_bits)
     order = np.flatnonzero(mergeable)
     order = order[np.argsort(-match_weight[order], kind="stable")]
     for k in order:
@@ -315,6 +322,9 @@ def _match(records: Sequence[MatchRecord], cols: RecordColumns, guard: GuardedCl
         else:
             review.append(ReviewPair(records[i].key, records[j].key, refused.reason, round(float(prob[k]), 6),
                                      refused.detail, evidence))
+    corroborated = _merge_corroborated(records, guard, links, review, config, left, right, levels, match_weight,
+                                       prob, strong, mergeable, corroborating_bits, cols, params)
+    stats["corroborated_links"] = corroborated
     uncertain = np.flatnonzero((prob >= config.review_threshold) & ~mergeable)
     for k in uncertain:
         i, j = int(left[k]), int(right[k])
@@ -327,6 +337,36 @@ def _match(records: Sequence[MatchRecord], cols: RecordColumns, guard: GuardedCl
     stats["review_pairs"] = len(review)
     clock.lap("decisions")
     return params
+
+
+def _merge_corroborated(records: Sequence[MatchRecord], guard: GuardedClusters, links: list[Link],
+                        review: list[ReviewPair], config: EngineConfig, left: np.ndarray, right: np.ndarray,
+                        levels: np.ndarray, match_weight: np.ndarray, prob: np.ndarray, strong: np.ndarray,
+                        mergeable: np.ndarray, corroborating_bits: np.ndarray, cols: RecordColumns,
+                        params: MatchParameters) -> int:
+    """Sure pairs whose only support outside the name is weak (a province): merged, strongest first,
+    when resolver/corroboration.py finds nothing against them; the rest go to review. Runs after the
+    identified merges, so its checks see the clusters those built. Returns the links made."""
+    order = weakly_corroborated(levels, strong, mergeable, corroborating_bits, config.min_corroboration_bits)
+    order = order[np.argsort(-match_weight[order], kind="stable")]
+    partners = sure_partners(left, right, strong, np.concatenate([left[order], right[order]]).tolist())
+    made = 0
+    for k in order:
+        i, j = int(left[k]), int(right[k])
+        if guard.same(i, j):
+            continue
+        evidence = evidence_fields(levels[k], field_weights(cols, params, levels[k], i))
+        refused = refusal_reason(guard, i, j, partners)
+        if refused is None:
+            refusal = guard.union(i, j)  # never waives a birth-date conflict: the evidence is too thin
+            refused = None if refusal is None else refusal.reason
+        if refused is None:
+            made += 1
+            links.append(Link(records[i].key, records[j].key, "probabilistic", round(float(match_weight[k]), 3),
+                              round(float(prob[k]), 6), evidence))
+        else:
+            review.append(ReviewPair(records[i].key, records[j].key, refused, round(float(prob[k]), 6), "", evidence))
+    return made
 
 
 def _train(cols: RecordColumns, per_rule: dict[tuple[str, ...], np.ndarray], config: EngineConfig,

@@ -14,8 +14,9 @@ log2 of the odds that two records picked at random are one person.
   learnt m makes exact agreement no likelier among matches than among non-matches is not credible.
   Such fields keep DEFAULT_M, the documented fallback below.
 * Term frequency: agreeing on "Nguyễn" (about 38% of Vietnamese) is weak evidence, agreeing on
-  "Khổng" strong. For the exact level of family and given names, u is the value's own frequency
-  instead of the average (Winkler's adjustment), so a common name earns little.
+  "Khổng" strong. For the exact level of family, middle and given names and of the province, u is
+  the value's own frequency instead of the average (Winkler's adjustment), so a common name (Văn,
+  Thị) or a crowded province (TP.HCM) earns little and a rare one much more.
 * Prior: by default each record is expected to have about one other record of the same person
   among all the others, so the prior odds are 1 : (n - 1).
 """
@@ -177,7 +178,16 @@ def _fields_of(rule: tuple[str, ...]) -> list[str]:
 
 def score(cols: RecordColumns, params: MatchParameters, left: np.ndarray, right: np.ndarray,
           non_name: Sequence[bool], term_frequencies: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(levels, match weight, non-name agreement bits) for each pair.
+    """(levels, match weight, non-name agreement bits) for each pair: `score_parts` with one mask."""
+    levels, total, bits = score_parts(cols, params, left, right, (non_name,), term_frequencies)
+    return levels, total, bits[0]
+
+
+def score_parts(cols: RecordColumns, params: MatchParameters, left: np.ndarray, right: np.ndarray,
+                masks: Sequence[Sequence[bool]], term_frequencies: bool = True,
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(levels, match weight, agreement bits per mask) for each pair: bits[k] sums the positive
+    weights of the fields `masks[k]` selects (e.g. the fields outside the name).
 
     The per-field weights are summed as they are computed, never held as a pairs x fields float
     matrix (at ten million candidate pairs that matrix alone was a gigabyte); `field_weights`
@@ -186,13 +196,16 @@ def score(cols: RecordColumns, params: MatchParameters, left: np.ndarray, right:
     levels = compare(cols, left, right)
     table = params.weights()
     total = np.full(len(left), params.prior_log2, dtype=np.float64)
-    non_name_bits = np.zeros(len(left), dtype=np.float64)
+    bits = np.zeros((len(masks), len(left)), dtype=np.float64)
     for f, name in enumerate(FIELDS):
         w = _weights(cols, params, table, name, levels[:, f], left, term_frequencies)
         total += w
-        if non_name[f]:
-            non_name_bits += np.clip(w, 0, None)
-    return levels, total, non_name_bits
+        chosen = [k for k, mask in enumerate(masks) if mask[f]]
+        if chosen:
+            agreement = np.clip(w, 0, None)
+            for k in chosen:
+                bits[k] += agreement
+    return levels, total, bits
 
 
 def field_weights(cols: RecordColumns, params: MatchParameters, levels: np.ndarray, i: int,
