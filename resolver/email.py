@@ -21,7 +21,11 @@ from rapidfuzz.distance import DamerauLevenshtein
 from resolver.flags import Flag, flag_codes
 
 # Junk typed to get past a required field: never an identifier (DESIGN: placeholder values).
-PLACEHOLDER_LOCALS = {"test", "noemail", "no-email", "none", "na", "n/a", "khongco", "khong", "abc", "example"}
+# Compared without dots, dashes, underscores and a +tag ("khach.le+1@", "no_email@"). "khách lẻ" and
+# "khách vãng lai" are what a till calls a walk-in customer (../shared/reference/pos.md §2.3), typed
+# into the email field for everyone without one, in every shop alike.
+PLACEHOLDER_LOCALS = {"test", "noemail", "none", "na", "n/a", "khongco", "khong", "abc", "example",
+                      "khachle", "khachhang", "khachvanglai", "khach"}
 PLACEHOLDER_DOMAINS = {"test.com", "example.com", "example.org", "email.com", "abc.com", "domain.com"}
 
 # Gmail delivers a.b.c+shop@gmail.com to abc@gmail.com and googlemail.com is the same mailbox set
@@ -105,7 +109,7 @@ def normalise_email(raw: str) -> EmailResult:
                                flags=(_typo_flag(typed, guess),) if guess else ())
         value = info.normalized.lower()
     local, _, domain = value.rpartition("@")
-    if local in PLACEHOLDER_LOCALS or domain in PLACEHOLDER_DOMAINS:
+    if _compact_local(local) in PLACEHOLDER_LOCALS or domain in PLACEHOLDER_DOMAINS:
         return EmailResult(raw, None, "placeholder",
                            flags=(Flag("placeholder", "a local part or domain typed to get past a required field"),))
     flags: list[Flag] = []
@@ -146,3 +150,9 @@ def domain_typo(domain: str) -> str | None:
 
 def _typo_flag(domain: str, suggestion: str) -> Flag:
     return Flag("domain_typo", f"{domain} looks like a misspelling of {suggestion}; the address is stored as typed")
+
+
+def _compact_local(local: str) -> str:
+    """The local part without its +tag and without the separators people sprinkle in (for the
+    placeholder check only: "khach.le+2" is "khachle")."""
+    return local.partition("+")[0].replace(".", "").replace("-", "").replace("_", "")
