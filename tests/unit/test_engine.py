@@ -231,7 +231,22 @@ def test_review_decisions_are_applied_as_must_and_cannot_link() -> None:
     ("Nguyễn Tuấn Anh", "Nguyễn Hữu Anh", False),  # both wrote a middle name, and they differ
     ("Trần Thị Lan", "Lê Văn Nam", False),
     ("Nguyen Thi Hoa", "Nguyễn Thị Hòa", True),
-])
+    # given name first with a typo: the parser's order is a guess, the words are still the same
+    ("Ms Truuong Kim Van", "Trương Kim Vân", True),
+    ("Ngguyễn Thị Diệp", "Nguyễn Thị Diệp", True),
+    ("Tang Lê", "Lê Mỹ Trang", True),  # "Trang Lê" with a letter lost, read as the family name Tăng
+    ("Nguyễn Văn Nam", "Nguyễn Văn Hùng", False),  # father and son on the household phone
+    ("Nguyễn Thị Lan", "Nguyễn Văn Lan", False),
+    ("Bui Tanh Dung", "Bùi Mạnh Hùng", False),  # son (Thành typed Tanh) and father on one phone
+    ("Trần Thị Lan", "Trần Thị Lam", False),  # one letter replaced in a short syllable: another name
+    ("Lê Mỹ Tùy", "Lê Mỹ Thùy", True),  # a letter lost
+    ("Phan Văn Biinh", "Phan Văn Bình", True),  # a letter doubled
+    ("Nguyễn Văn Hpạm", "Nguyễn Văn Phạm", True),  # two letters swapped
+    ("Nguyan Thi Hoa", "Nguyễn Thị Hoa", True),  # a letter replaced in a long word: a typo
+], ids=["cut-short", "zalo-given-first", "other-middle", "other-people", "no-diacritics", "given-first-typo-family",
+        "typo-read-as-given-first", "typo-family-like-word", "father-and-son", "thi-vs-van",
+        "manh-vs-tanh-hung-vs-dung", "lan-vs-lam", "letter-lost", "letter-doubled", "letters-swapped",
+        "long-word-substitution"])
 def test_names_compatible(a: str, b: str, compatible: bool) -> None:
     from resolver.protection import names_compatible
 
