@@ -294,10 +294,10 @@ def _match(records: Sequence[MatchRecord], cols: RecordColumns, guard: GuardedCl
     left, right, blocking, per_rule = candidate_pairs(cols, config.rules, config.max_block)
     stats["blocking"] = _blocking_stats(blocking)
     clock.lap("blocking")
-    if params is None:
-        params = _train(cols, per_rule, config)
-        clock.lap("training")
     roots = guard.roots()
+    if params is None:
+        params = _train(cols, per_rule, config, roots)
+        clock.lap("training")
     apart = roots[left] != roots[right]
     left, right = left[apart], right[apart]
     levels, match_weight, (identifying_bits, corroborating_bits) = score_parts(
@@ -370,7 +370,9 @@ def _merge_corroborated(records: Sequence[MatchRecord], guard: GuardedClusters, 
 
 
 def _train(cols: RecordColumns, per_rule: dict[tuple[str, ...], np.ndarray], config: EngineConfig,
-           ) -> MatchParameters:
+           stitched: np.ndarray) -> MatchParameters:
+    """m and u from this run's records; `stitched` (each record's cluster after identifier
+    stitching) keeps pairs already known to be one person out of u."""
     rng = np.random.default_rng(config.seed)
     sessions = []
     n = max(1, cols.size)
@@ -378,7 +380,7 @@ def _train(cols: RecordColumns, per_rule: dict[tuple[str, ...], np.ndarray], con
         if len(codes) > config.training_pairs_per_rule:  # sorted first: the sample must not depend on input order
             codes = rng.choice(np.sort(codes), size=config.training_pairs_per_rule, replace=False)
         sessions.append((rule, codes // n, codes % n))
-    return train(cols, sessions, config.expected_matches_per_record, config.u_pairs, config.seed)
+    return train(cols, sessions, config.expected_matches_per_record, config.u_pairs, config.seed, stitched)
 
 
 class _Clock:

@@ -106,3 +106,4 @@ def test_weakly_corroborated_selects_sure_uncontradicted_pairs_with_enough_suppo
     bits = np.array([2.5, 2.5, 2.5, 2.5])
     assert weakly_corroborated(levels, sure, identified, bits, 2.0).tolist() == [0]
     assert weakly_corroborated(levels, sure, identified, bits, 3.0).tolist() == []
+
