@@ -16,8 +16,10 @@ only when:
 2. no field outside the name disagrees (another phone, another mailbox, another birth date, another
    street): a namesake in the same province is exactly the pair that agrees on name and place and
    differs on everything that identifies;
-3. the two clusters do not each hold phones (or mailboxes) of their own: the pair may be quiet on
-   the phone while the clusters it joins are two people with two numbers;
+3. the two clusters do not each hold a phone or a mailbox of their own (none shared): the pair may
+   be quiet on the phone while the clusters it joins are two people with two numbers, or one with
+   a phone and the other with a mailbox — two namesakes look exactly like one person who gave a
+   phone at the till and a mailbox online, and a name and a province cannot tell them apart;
 4. the match is unambiguous: the clusters the two records are sure matches of (by name and place)
    are all compatible with one another. When a record with only "Lâm Diệu Oanh, Long An" is an
    equally good match for two clusters with different phones, it is the namesakes' problem, not

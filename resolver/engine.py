@@ -322,10 +322,12 @@ def _match(records: Sequence[MatchRecord], cols: RecordColumns, guard: GuardedCl
         else:
             review.append(ReviewPair(records[i].key, records[j].key, refused.reason, round(float(prob[k]), 6),
                                      refused.detail, evidence))
-    corroborated = _merge_corroborated(records, guard, links, review, config, left, right, levels, match_weight,
-                                       prob, strong, mergeable, corroborating_bits, cols, params)
-    stats["corroborated_links"] = corroborated
-    uncertain = np.flatnonzero((prob >= config.review_threshold) & ~mergeable)
+    corroborated = weakly_corroborated(levels, strong, mergeable, corroborating_bits, config.min_corroboration_bits)
+    stats["corroborated_links"] = _merge_corroborated(records, guard, links, review, left, right, corroborated, levels,
+                                                      match_weight, prob, strong, cols, params)
+    decided = mergeable.copy()
+    decided[corroborated] = True  # merged or sent to review there
+    uncertain = np.flatnonzero((prob >= config.review_threshold) & ~decided)
     for k in uncertain:
         i, j = int(left[k]), int(right[k])
         if guard.same(i, j):
@@ -340,15 +342,14 @@ def _match(records: Sequence[MatchRecord], cols: RecordColumns, guard: GuardedCl
 
 
 def _merge_corroborated(records: Sequence[MatchRecord], guard: GuardedClusters, links: list[Link],
-                        review: list[ReviewPair], config: EngineConfig, left: np.ndarray, right: np.ndarray,
+                        review: list[ReviewPair], left: np.ndarray, right: np.ndarray, candidates: np.ndarray,
                         levels: np.ndarray, match_weight: np.ndarray, prob: np.ndarray, strong: np.ndarray,
-                        mergeable: np.ndarray, corroborating_bits: np.ndarray, cols: RecordColumns,
-                        params: MatchParameters) -> int:
-    """Sure pairs whose only support outside the name is weak (a province): merged, strongest first,
-    when resolver/corroboration.py finds nothing against them; the rest go to review. Runs after the
-    identified merges, so its checks see the clusters those built. Returns the links made."""
-    order = weakly_corroborated(levels, strong, mergeable, corroborating_bits, config.min_corroboration_bits)
-    order = order[np.argsort(-match_weight[order], kind="stable")]
+                        cols: RecordColumns, params: MatchParameters) -> int:
+    """The `candidates` (sure pairs whose only support outside the name is weak, a province): merged,
+    strongest first, when resolver/corroboration.py finds nothing against them; the rest go to
+    review. Runs after the identified merges, so its checks see the clusters those built. Returns
+    the links made."""
+    order = candidates[np.argsort(-match_weight[candidates], kind="stable")]
     partners = sure_partners(left, right, strong, np.concatenate([left[order], right[order]]).tolist())
     made = 0
     for k in order:

@@ -188,16 +188,19 @@ class Guard(Generic[N]):
         return None
 
     def distinct_holders(self, i: N, j: N, types: Iterable[str] = SHAREABLE_ID_TYPES) -> bool:
-        """Whether the clusters of i and j each hold a value of one of `types` and share none of
-        that type: two phones of their own, two mailboxes of their own. Not a conflict in general
-        (people change numbers), but it outweighs evidence as weak as a name and a province."""
+        """Whether the clusters of i and j each hold a value of one of `types` and share none:
+        two phones of their own, or one a phone and the other a mailbox. Not a conflict in general
+        (people change numbers, and show a phone at the till and a mailbox online), but two
+        namesakes look exactly like that, so it outweighs evidence as weak as a name and a province."""
         a, b = self.find(i), self.find(j)
         if a == b:
             return False
         self._aggregate(a)
         self._aggregate(b)
         va, vb = self.values.get(a, {}), self.values.get(b, {})
-        return any(va.get(t) and vb.get(t) and not (va[t] & vb[t]) for t in types)
+        held_a = {(t, v) for t in types for v in va.get(t, ())}
+        held_b = {(t, v) for t in types for v in vb.get(t, ())}
+        return bool(held_a and held_b and not (held_a & held_b))
 
     def union(self, i: N, j: N, birth_dates: bool = True) -> Refusal[N] | None:
         """Merge the clusters of i and j unless protection refuses; None when merged (or already one).

@@ -80,6 +80,18 @@ def test_a_quiet_pair_does_not_join_two_clusters_that_hold_phones_of_their_own()
     assert "ambiguous" in _review(result, {"pos|1", "pos|2", "pos|3"})
 
 
+def test_a_phone_customer_and_a_mailbox_customer_with_one_rare_name_and_province_stay_apart() -> None:
+    # Vũ Tuấn Phong in Hà Nội: one gave a mailbox on a web form, another a phone at the till. A name
+    # and a province cannot tell one person from two namesakes here (er_vn's namesake case, seed 2026).
+    recs = background() + [
+        record("web|1", ids=(("email", "phong.vu3689@gmail.com"),), name="Vu Tuan Phong", province="01"),
+        record("pos|2", t=LATER, ids=(("phone", "+84793946650"),), name="Vũ Tuấn Phong", province="01"),
+    ]
+    result = resolve_records(recs)
+    assert result.cluster_of["web|1"] != result.cluster_of["pos|2"]
+    assert _review(result, {"web|1", "pos|2"}) == {"ambiguous"}
+
+
 def test_a_record_that_fits_two_rare_namesakes_equally_joins_neither() -> None:
     # Two Khổng Minh Triết in Cần Thơ (92), each with a phone of his own; a till record with the name
     # and the province only could be either of them.
