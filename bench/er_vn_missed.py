@@ -38,7 +38,8 @@ OUTSIDE_NAME = ("birth_date", "street", "province", "gender")
 IDENTIFYING_OR_PLACE = ("shared identifier", "same birth_date", "same street", "same province")
 
 
-def cluster_pair_category(a: list[Record], b: list[Record], views: dict[str, MatchRecord]) -> tuple[str, set[str]]:
+def cluster_pair_category(a: list[Record], b: list[Record], views: dict[str, MatchRecord],
+                          ) -> tuple[str, set[str]]:
     """A short category for two clusters of one person, and the evidence found between them."""
     va, vb = [views[r.key] for r in a if r.key in views], [views[r.key] for r in b if r.key in views]
     if not va or not vb:
@@ -137,9 +138,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{n:6} pairs {cluster_pairs[category]:5} cluster pairs  {category}", file=sys.stderr)
     for label, value in ceilings.items():
         print(f"recall ceiling, {label}: {value}", file=sys.stderr)
+    by_category = {c: {"pairs": n, "cluster_pairs": cluster_pairs[c]} for c, n in pairs.most_common()}
     print(json.dumps({"missed_pairs": sum(pairs.values()), "true_pairs": total_true,
-                      "by_category": {c: {"pairs": n, "cluster_pairs": cluster_pairs[c]} for c, n in pairs.most_common()},
-                      "ceilings": ceilings}, ensure_ascii=False))
+                      "by_category": by_category, "ceilings": ceilings}, ensure_ascii=False))
     return 0
 
 

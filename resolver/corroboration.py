@@ -44,15 +44,16 @@ _OUTSIDE_NAME = np.flatnonzero(np.asarray(NON_NAME))
 DISAGREE = 1  # the comparison level "values present on both sides and different"
 
 
-def weakly_corroborated(levels: np.ndarray, sure: np.ndarray, identified: np.ndarray, corroborating_bits: np.ndarray,
-                        min_bits: float) -> np.ndarray:
+def weakly_corroborated(levels: np.ndarray, sure: np.ndarray, identified: np.ndarray,
+                        corroborating_bits: np.ndarray, min_bits: float) -> np.ndarray:
     """Indices of the pairs that may merge on a corroborated name (conditions 1 and 2): sure, not
     already mergeable on identifying fields, corroborated by `min_bits`, contradicted by nothing."""
     contradicted = (levels[:, _OUTSIDE_NAME] == DISAGREE).any(axis=1)
     return np.flatnonzero(sure & ~identified & (corroborating_bits >= min_bits) & ~contradicted)
 
 
-def sure_partners(left: np.ndarray, right: np.ndarray, sure: np.ndarray, of: Iterable[int]) -> dict[int, list[int]]:
+def sure_partners(left: np.ndarray, right: np.ndarray, sure: np.ndarray, of: Iterable[int],
+                  ) -> dict[int, list[int]]:
     """For the records in `of`, the records they are sure matches of (either side of a sure pair)."""
     wanted = set(of)
     partners: dict[int, list[int]] = defaultdict(list)

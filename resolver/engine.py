@@ -39,7 +39,14 @@ from resolver.blocking import DEFAULT_RULES, BlockingStats, candidate_pairs
 from resolver.columnar import RecordTable
 from resolver.comparisons import CORROBORATING, IDENTIFYING, RecordColumns
 from resolver.corroboration import refusal_reason, sure_partners, weakly_corroborated
-from resolver.fellegi_sunter import MatchParameters, evidence_fields, field_weights, probability, score_parts, train
+from resolver.fellegi_sunter import (
+    MatchParameters,
+    evidence_fields,
+    field_weights,
+    probability,
+    score_parts,
+    train,
+)
 from resolver.features import MatchRecord, match_record
 from resolver.protection import GuardedClusters, names_compatible
 from resolver.stitching import plan_stitching
@@ -322,9 +329,11 @@ def _match(records: Sequence[MatchRecord], cols: RecordColumns, guard: GuardedCl
         else:
             review.append(ReviewPair(records[i].key, records[j].key, refused.reason, round(float(prob[k]), 6),
                                      refused.detail, evidence))
-    corroborated = weakly_corroborated(levels, strong, mergeable, corroborating_bits, config.min_corroboration_bits)
-    stats["corroborated_links"] = _merge_corroborated(records, guard, links, review, left, right, corroborated, levels,
-                                                      match_weight, prob, strong, cols, params)
+    corroborated = weakly_corroborated(levels, strong, mergeable, corroborating_bits,
+                                       config.min_corroboration_bits)
+    stats["corroborated_links"] = _merge_corroborated(records, guard, links, review, left, right,
+                                                      corroborated, levels, match_weight, prob, strong, cols,
+                                                      params)
     decided = mergeable.copy()
     decided[corroborated] = True  # merged or sent to review there
     uncertain = np.flatnonzero((prob >= config.review_threshold) & ~decided)
@@ -363,10 +372,11 @@ def _merge_corroborated(records: Sequence[MatchRecord], guard: GuardedClusters, 
             refused = None if refusal is None else refusal.reason
         if refused is None:
             made += 1
-            links.append(Link(records[i].key, records[j].key, "probabilistic", round(float(match_weight[k]), 3),
-                              round(float(prob[k]), 6), evidence))
+            links.append(Link(records[i].key, records[j].key, "probabilistic",
+                              round(float(match_weight[k]), 3), round(float(prob[k]), 6), evidence))
         else:
-            review.append(ReviewPair(records[i].key, records[j].key, refused, round(float(prob[k]), 6), "", evidence))
+            review.append(ReviewPair(records[i].key, records[j].key, refused, round(float(prob[k]), 6), "",
+                                     evidence))
     return made
 
 

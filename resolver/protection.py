@@ -88,8 +88,9 @@ def names_compatible(a: MatchRecord, b: MatchRecord) -> bool:
 
     Lenient on what people leave out (a name cut short at the till, "Phạm Văn" for "Phạm Văn Anh";
     a Zalo display name "Anh Đỗ" for "Đỗ Tiến Anh"): when the words of one name are all among the
-    other's, in any order and each within a typo, they may be one person. Strict on what they change: a different given name, family
-    name, or a different middle name where both wrote one ("Nguyễn Tuấn Anh" / "Nguyễn Hữu Anh").
+    other's, in any order and each within a typo, they may be one person. Strict on what they change:
+    a different given name, family name, or a different middle name where both wrote one ("Nguyễn
+    Tuấn Anh" / "Nguyễn Hữu Anh").
     """
     if not a.given or not b.given:
         return True

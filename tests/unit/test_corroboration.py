@@ -45,7 +45,8 @@ def test_a_common_name_and_a_province_never_merge() -> None:
 
 
 def test_a_rare_name_with_nothing_else_in_common_still_only_goes_to_review() -> None:
-    recs = background() + [record("web|1", name="Khổng Minh Triết"), record("pos|2", t=LATER, name="Khong Minh Triet")]
+    recs = background() + [record("web|1", name="Khổng Minh Triết"),
+                           record("pos|2", t=LATER, name="Khong Minh Triet")]
     result = resolve_records(recs)
     assert result.cluster_of["web|1"] != result.cluster_of["pos|2"]
     assert _review(result, {"web|1", "pos|2"}) == {"name_only"}
@@ -56,7 +57,8 @@ def test_a_rare_name_with_nothing_else_in_common_still_only_goes_to_review() -> 
     ({"birth_date": "1990-01-01"}, "another birth date"),
     ({"street": "77 tran phu"}, "another street"),
 ], ids=["other-phone", "other-birth-date", "other-street"])
-def test_rare_namesakes_in_one_province_stay_apart_when_anything_identifying_differs(second: dict, why: str) -> None:
+def test_rare_namesakes_in_one_province_stay_apart_when_anything_identifying_differs(second: dict,
+                                                                                     why: str) -> None:
     recs = background() + [
         record("pos|1", ids=(("phone", "+84912000111"),), name="Khổng Minh Triết", province="92",
                birth_date="1971-05-30", street="12 le loi"),
@@ -70,9 +72,10 @@ def test_a_quiet_pair_does_not_join_two_clusters_that_hold_phones_of_their_own()
     # pos|2 says nothing about a phone, but its cluster (with pos|3) holds another number.
     recs = background() + [
         record("pos|1", ids=(("phone", "+84912000111"),), name="Khổng Minh Triết", province="92"),
-        record("pos|2", t=LATER, ids=(("email", "triet.k@gmail.com"),), name="Khổng Minh Triết", province="92"),
-        record("pos|3", t="2026-04-01T00:00:00+00:00", ids=(("email", "triet.k@gmail.com"), ("phone", "+84977000222")),
-               name="Khổng Minh Triết"),
+        record("pos|2", t=LATER, ids=(("email", "triet.k@gmail.com"),), name="Khổng Minh Triết",
+               province="92"),
+        record("pos|3", t="2026-04-01T00:00:00+00:00",
+               ids=(("email", "triet.k@gmail.com"), ("phone", "+84977000222")), name="Khổng Minh Triết"),
     ]
     result = resolve_records(recs)
     assert result.cluster_of["pos|2"] == result.cluster_of["pos|3"]
@@ -109,7 +112,8 @@ def test_a_record_that_fits_two_rare_namesakes_equally_joins_neither() -> None:
 
 
 def test_weakly_corroborated_selects_sure_uncontradicted_pairs_with_enough_support() -> None:
-    # columns: family, given, middle, birth_date, gender, province, postcode, locality, street, id, phone, email
+    # columns: family, given, middle, birth date, gender, province, postcode, locality, street, id,
+    # phone, email
     quiet = [4, 4, 3, 0, 0, 2, 0, 0, 0, 0, 0, 0]
     contradicted = [4, 4, 3, 0, 0, 2, 0, 0, 0, 0, 1, 0]  # the phones differ
     levels = np.array([quiet, contradicted, quiet, quiet], dtype=np.int8)

@@ -243,7 +243,8 @@ def test_review_decisions_are_applied_as_must_and_cannot_link() -> None:
     ("Phan Văn Biinh", "Phan Văn Bình", True),  # a letter doubled
     ("Nguyễn Văn Hpạm", "Nguyễn Văn Phạm", True),  # two letters swapped
     ("Nguyan Thi Hoa", "Nguyễn Thị Hoa", True),  # a letter replaced in a long word: a typo
-], ids=["cut-short", "zalo-given-first", "other-middle", "other-people", "no-diacritics", "given-first-typo-family",
+], ids=["cut-short", "zalo-given-first", "other-middle", "other-people", "no-diacritics",
+        "given-first-typo-family",
         "typo-read-as-given-first", "typo-family-like-word", "father-and-son", "thi-vs-van",
         "manh-vs-tanh-hung-vs-dung", "lan-vs-lam", "letter-lost", "letter-doubled", "letters-swapped",
         "long-word-substitution"])

@@ -16,9 +16,9 @@ AT = datetime(2025, 3, 1, tzinfo=UTC)
 
 def contact(n: int, channel: str, name: str | None, phones: tuple[str, ...] = (), zalo: str = "",
             address: str | None = None) -> Record:
-    raw = RawContact(channel=channel, source=f"{channel}:shop", source_record_id=f"r{n}", occurred_at=AT, received_at=AT,
-                     interaction_kind="message", name=name, phones=list(phones), emails=[], address=address,
-                     channel_ids=[("zalo", zalo)] if zalo else [], attributes={})
+    raw = RawContact(channel=channel, source=f"{channel}:shop", source_record_id=f"r{n}", occurred_at=AT,
+                     received_at=AT, interaction_kind="message", name=name, phones=list(phones), emails=[],
+                     address=address, channel_ids=[("zalo", zalo)] if zalo else [], attributes={})
     return Record(raw, "p1")
 
 
@@ -41,6 +41,7 @@ def test_a_zalo_chat_with_only_a_display_name_against_the_phone_records() -> Non
 
 def test_a_province_in_two_spellings_is_evidence_outside_the_name() -> None:
     till = contact(1, "pos", "Phạm Minh Đạt", address="Thái Bình")
-    form = contact(2, "webform", "Pham Minh Dat", phones=("0912345678",), address="349 Điện Biên Phủ, Thai Binh")
+    form = contact(2, "webform", "Pham Minh Dat", phones=("0912345678",),
+                   address="349 Điện Biên Phủ, Thai Binh")
     category, evidence = cluster_pair_category([till], [form], views(till, form))
     assert category == "same full name | same province" and evidence == {"same province"}

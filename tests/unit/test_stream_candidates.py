@@ -79,8 +79,8 @@ def test_the_stream_does_not_count_a_province_and_a_sex_as_evidence_outside_the_
     for f in ("family", "middle", "given"):
         u[f][-1] = 1e-4  # a very rare name: the probability alone is far above the threshold
     params = MatchParameters(m={f: default_m(f) for f in FIELDS}, u=u, prior_log2=-10.0)
-    stored = MatchRecord("pos|1", "e1", "2026-01-01T00:00:00+00:00", (), "khong", "minh", "triet", gender="male",
-                         province="92", locality="phuong an hoa")
+    stored = MatchRecord("pos|1", "e1", "2026-01-01T00:00:00+00:00", (), "khong", "minh", "triet",
+                         gender="male", province="92", locality="phuong an hoa")
     new = MatchRecord("web|2", "e2", "2026-02-01T00:00:00+00:00", (), "khong", "minh", "triet", gender="male",
                       province="92", locality="phuong an hoa")
     assert best_matches([new], [stored], {"pos|1": "c1"}, params) == {}
