@@ -86,7 +86,7 @@ def canonical_event(contact: RawContact, event_id: str, raw_ref: RawRef | None =
         field, reason = problems[0] if problems else ("identifiers", "no name, phone, email or channel id")
         return Rejected("normalise", field, reason)
 
-    if _trusted(contact, event_id, raw_ref, attributes, identifiers):
+    if _trusted(contact, event_id, raw_ref):
         return _built_event(contact, event_id, raw_ref, identifiers, name, address, attributes)
     # Anything else goes through the model's own validator, which coerces or refuses it exactly as it
     # always has (called directly: model_validate adds a Python frame and keyword handling).
@@ -116,21 +116,37 @@ _STR_OR_NONE = (str, type(None))
 _INT_OR_NONE = (int, type(None))
 
 
-def _trusted(contact: RawContact, event_id: str, raw_ref: RawRef | None, attributes: dict[str, str],
-             identifiers: list[tuple[IdentifierType, str, str, list[str]]]) -> bool:
+def _trusted(contact: RawContact, event_id: str, raw_ref: RawRef | None) -> bool:
     """Is every input value one the model's validator would return unchanged (the very object, or for
     a dict or list an equal copy)? Exact types only: a str subclass, a bool or "12" for an int, a naive
-    string for a datetime... are left to the validator, which coerces or refuses them."""
-    return (type(event_id) is str and type(contact.channel) is str and type(contact.source) is str
+    string for a datetime... are left to the validator, which coerces or refuses them. The values the
+    normalisers produce (E.164, lower-cased address, display name, flag codes) are always exact str;
+    the raw phone and email values are checked whether or not they became identifiers."""
+    if not (type(event_id) is str and type(contact.channel) is str and type(contact.source) is str
             and type(contact.source_record_id) is str and type(contact.interaction_kind) is str
             # pydantic-core hands an exact datetime back as the same object (naive or with any tzinfo).
             and type(contact.occurred_at) is datetime and type(contact.received_at) is datetime
             and type(contact.name) in _STR_OR_NONE and type(contact.summary) in _STR_OR_NONE
             and type(contact.amount_vnd) in _INT_OR_NONE and type(contact.payload) is dict
-            and all(type(key) is str for key in contact.payload)
-            and all(type(key) is str and type(value) is str for key, value in attributes.items())
-            and all(type(raw) is str for _, _, raw, _ in identifiers)
-            and (raw_ref is None or type(raw_ref) is RawRef))
+            and (raw_ref is None or type(raw_ref) is RawRef)):
+        return False
+    # Plain loops: ~3x faster than all() over a generator for the one or two values these hold.
+    for raw in contact.phones:
+        if type(raw) is not str:
+            return False
+    for raw in contact.emails:
+        if type(raw) is not str:
+            return False
+    for _, raw in contact.channel_ids:
+        if type(raw) is not str:
+            return False
+    for key, value in contact.attributes.items():
+        if type(key) is not str or type(value) is not str:
+            return False
+    for key in contact.payload:  # the payload's values are Any: kept as they are
+        if type(key) is not str:
+            return False
+    return True
 
 
 # Building the models directly, for inputs `_trusted` vouches for: what the validator returns for the
