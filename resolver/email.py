@@ -62,6 +62,8 @@ KNOWN_TYPOS = {
 }
 
 
+_PLAIN_PROVIDERS = frozenset(POPULAR_DOMAINS) - GMAIL_DOMAINS - KNOWN_TYPOS.keys()
+
 # The plain ASCII shape nearly every address has: dot-separated atoms of letters, digits and _%+-
 # before the @, LDH labels and a letters-only TLD after it. Anything else goes to email-validator.
 _PLAIN_ADDRESS = re.compile(
@@ -112,6 +114,10 @@ def normalise_email(raw: str) -> EmailResult:
     if _compact_local(local) in PLACEHOLDER_LOCALS or domain in PLACEHOLDER_DOMAINS:
         return EmailResult(raw, None, "placeholder",
                            flags=(Flag("placeholder", "a local part or domain typed to get past a required field"),))
+    if domain in _PLAIN_PROVIDERS:
+        # A popular provider other than Gmail: domain_typo says None (a popular domain is no typo) and
+        # the match key is the address itself, so no flag; the general steps below give this result.
+        return EmailResult(raw, value, None, value, None, ())
     flags: list[Flag] = []
     suggestion = domain_typo(domain)
     if suggestion:

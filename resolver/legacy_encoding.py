@@ -114,8 +114,11 @@ def _vni_mark_fits(previous: str, mark: str) -> bool:
     return True
 
 
+_WORD_BREAKS = re.compile(r"[\s\-'.,]+")  # compiled once: re.split(pattern, ...) looks it up per call
+
+
 def _all_syllables(text: str) -> bool:
-    words = [w for w in re.split(r"[\s\-'.,]+", text) if w]
+    words = [w for w in _WORD_BREAKS.split(text) if w]
     return bool(words) and all(is_vietnamese_syllable(w) for w in words if not w.isdigit())
 
 
