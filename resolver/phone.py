@@ -192,8 +192,10 @@ def _plain_vn_mobile(raw: str, text: str) -> PhoneResult | None:
     if match is None:
         return None
     nsn = "".join(match.groups())
-    # _is_round also covers _one_repeated_digit(nsn): a number of one repeated digit is round.
-    if nsn in _PLACEHOLDER_NSN or _is_round(nsn) or not _MOBILE.fullmatch(nsn):
+    # The general path's placeholder tests, conservatively: any run of five zeros (what _ROUND needs)
+    # or a tail of one repeated digit (_is_round's other test, which also covers _one_repeated_digit)
+    # goes the general way.
+    if nsn in _PLACEHOLDER_NSN or "00000" in nsn or nsn[2:].count(nsn[2]) == 7 or not _MOBILE.fullmatch(nsn):
         return None
     return _mobile_result(raw, "+84" + nsn)
 
