@@ -100,10 +100,10 @@ def _fold_text(word: str) -> str:
     return fast if fast.isascii() else _slow_fold(word)
 
 
-# Pure in one word, and names reuse a small vocabulary: cached, like is_vietnamese_syllable. A name
-# that misses parse_name's cache folds each word in its order checks, and often the same words again
-# (reordering, compound family names). Joined phrases (placeholder and honorific checks) are folded
-# by _fold_text, uncached: they are nearly all different. Emptied by `clear_name_caches`.
+# Pure, and names reuse a small vocabulary: cached, like is_vietnamese_syllable. A name that misses
+# parse_name's cache folds its words, its first two words and all its words joined (order, honorific
+# and placeholder checks), and other spellings of the same name fold the same words and phrases again
+# (measured: caching the phrases too is faster than folding them afresh). Emptied by `clear_name_caches`.
 _fold_word = lru_cache(maxsize=65_536)(_fold_text)
 
 _COMPOUNDS = [(compound, compound.count(" ") + 1) for compound in COMPOUND_FAMILY_NAMES]  # in list order
@@ -144,7 +144,7 @@ def name_fold_key(text: str) -> str:
     # that a key folds to itself.
     for _ in range(3):
         text, _ = repair_legacy_encoding(_translate(text, _PRE_LEGACY, _HAS_PRE_LEGACY))
-        folded = _NON_ALNUM.sub(" ", _fold_text(_translate(unicodedata.normalize("NFKC", text), _INVISIBLE,
+        folded = _NON_ALNUM.sub(" ", _fold_word(_translate(unicodedata.normalize("NFKC", text), _INVISIBLE,
                                                            _HAS_INVISIBLE))).strip()
         if folded == text or folded.isascii():
             return folded
@@ -306,7 +306,7 @@ def _strip_edges(word: str) -> str:
 
 def _is_placeholder(words: list[str]) -> bool:
     joined = " ".join(words).casefold()
-    return joined in PLACEHOLDER_NAMES or _fold_text(joined) in PLACEHOLDER_FOLDED or not any(
+    return joined in PLACEHOLDER_NAMES or _fold_word(joined) in PLACEHOLDER_FOLDED or not any(
         map(str.isalpha, joined))
 
 
@@ -329,7 +329,7 @@ def _is_middle_marker(word: str) -> bool:
 
 def _strip_honorifics(words: list[str], flags: list[Flag]) -> list[str]:
     while len(words) >= 2:
-        pair = _fold_text(" ".join(words[:2]))
+        pair = _fold_word(" ".join(words[:2]))
         if pair in HONORIFIC_PAIRS and len(words) >= 3:
             flags.append(Flag("honorific_removed", f"'{' '.join(words[:2])}' is a form of address, not part of the name"))
             words = words[2:]
