@@ -55,7 +55,7 @@ def canonical_event(contact: RawContact, event_id: str, raw_ref: RawRef | None =
     for i, raw in enumerate(contact.phones):
         for j, phone in enumerate(normalise_phone_field(raw)):
             if phone.e164 and phone.kind in MATCHABLE_PHONE_KINDS:
-                _add(identifiers, seen, _PHONE, phone.e164, raw, flag_codes(phone.flags))
+                _add(identifiers, seen, _PHONE, phone.e164, raw, flag_codes(phone.flags) if phone.flags else [])
                 if phone.extension:
                     attributes[f"phone_extension.{phone.e164}"] = phone.extension
             elif phone.e164 or phone.kind == "service":
@@ -68,7 +68,7 @@ def canonical_event(contact: RawContact, event_id: str, raw_ref: RawRef | None =
         if email.value:
             # The stored address is the identifier; linking on the Gmail match key (dots, +tags)
             # belongs to the matcher, which can weigh it (EmailResult.match_key).
-            _add(identifiers, seen, _EMAIL, email.value, raw, flag_codes(email.flags))
+            _add(identifiers, seen, _EMAIL, email.value, raw, flag_codes(email.flags) if email.flags else [])
         else:
             attributes[f"invalid.email.{i}"] = f"{raw} ({email.reason})"
             problems.append(("email", email.reason or "invalid"))

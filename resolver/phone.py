@@ -48,6 +48,10 @@ LEGACY_MOBILE_PREFIX = {
     "162": "32", "163": "33", "164": "34", "165": "35", "166": "36",
     "167": "37", "168": "38", "169": "39", "186": "56", "188": "58", "199": "59",
 }
+# The flag of each conversion, made once (equal to one made per number: a Flag is its code and reason).
+_LEGACY_FLAGS = {old: Flag("legacy_11_digit", f"11-digit mobile prefix 0{old} converted to 0{new} "
+                           "(Decision 798/QĐ-BTTTT, 2018); the old form is kept as an alias")
+                 for old, new in LEGACY_MOBILE_PREFIX.items()}
 # Only a 10-digit NSN is legacy: 0121 0xx.., 0160.., 0140.. are *new* 10-digit numbers (section 2).
 _LEGACY_NSN = re.compile(r"1(?:2\d|6[2-9]|86|88|99)\d{7}")
 
@@ -302,10 +306,8 @@ def _normalise_digits(raw: str, text: str, flags: tuple[Flag, ...], bracketed: s
     legacy = None
     if is_legacy:
         legacy = "+84" + nsn
-        old = "0" + nsn[:3]
+        flags += (_LEGACY_FLAGS[nsn[:3]],)
         nsn = LEGACY_MOBILE_PREFIX[nsn[:3]] + nsn[3:]
-        flags += (Flag("legacy_11_digit", f"11-digit mobile prefix {old} converted to 0{nsn[:2]} "
-                       "(Decision 798/QĐ-BTTTT, 2018); the old form is kept as an alias"),)
     elif len(nsn) == 10 and nsn[:3] in _OLD_3_DIGIT_CODES and not _FIXED.fullmatch(nsn):
         nsn = _rewrite_area_code(nsn[:3], nsn[3:])
         flags += (_area_flag(nsn, "an 11-digit number with an old 3-digit area code is unambiguous"),)
