@@ -118,7 +118,7 @@ _INT_OR_NONE = (int, type(None))
 
 def _trusted(contact: RawContact, event_id: str, raw_ref: RawRef | None) -> bool:
     """Is every input value one the model's validator would return unchanged (the very object, or for
-    a dict or list an equal copy)? Exact types only: a str subclass, a bool or "12" for an int, a naive
+    a dict or list an equal copy)? Exact types only: a str subclass, a bool or "12" for an int, a
     string for a datetime... are left to the validator, which coerces or refuses them. The values the
     normalisers produce (E.164, lower-cased address, display name, flag codes) are always exact str;
     the raw phone and email values are checked whether or not they became identifiers."""
@@ -128,7 +128,7 @@ def _trusted(contact: RawContact, event_id: str, raw_ref: RawRef | None) -> bool
             and type(contact.occurred_at) is datetime and type(contact.received_at) is datetime
             and type(contact.name) in _STR_OR_NONE and type(contact.summary) in _STR_OR_NONE
             and type(contact.amount_vnd) in _INT_OR_NONE and type(contact.payload) is dict
-            and (raw_ref is None or type(raw_ref) is RawRef)):
+            and type(contact.attributes) is dict and (raw_ref is None or type(raw_ref) is RawRef)):
         return False
     # Plain loops: ~3x faster than all() over a generator for the one or two values these hold.
     for raw in contact.phones:

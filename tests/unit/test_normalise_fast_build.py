@@ -7,6 +7,7 @@ bench/normalise_identity.py compares the whole normaliser with the code before t
 
 from __future__ import annotations
 
+from collections import UserDict
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -94,7 +95,7 @@ class Str(str):
     {"amount_vnd": True}, {"amount_vnd": "12"}, {"amount_vnd": 1.0}, {"summary": 5}, {"channel": Str("webform")},
     {"occurred_at": "2026-11-23T01:02:03Z"}, {"attributes": {"k": 1}}, {"attributes": {"k": Str("v")}},
     {"payload": {1: "x"}}, {"phones": [Str("0912345678")]}, {"channel_ids": [("zalo", Str("123"))]},
-    {"name": Str("Nguyễn Văn An")}, {"source": None},
+    {"name": Str("Nguyễn Văn An")}, {"source": None}, {"attributes": UserDict({"k": "v"})},
 ])
 def test_anything_else_goes_through_the_validator(change: dict[str, Any]) -> None:
     """A str subclass, a bool or "12" for an int, a string for a time, a non-str key or value: the
