@@ -152,7 +152,8 @@ def _trusted(contact: RawContact, event_id: str, raw_ref: RawRef | None) -> bool
 # Building the models directly, for inputs `_trusted` vouches for: what the validator returns for the
 # same values (same field values and order, the enum member for the identifier type, a copy of the
 # payload dict, every field given so every field in fields-set, no extra, no private), without
-# re-checking values that are already known to be right: ~2.5 us instead of ~6 us per event.
+# re-checking values that are already known to be right. Measured in instructions (callgrind), a warm
+# loop over the bench's records: 124,445 -> 94,725 per event, with the trust check.
 # tests/unit/test_normalise_fast_build.py compares both ways; bench/normalise_identity.py compares
 # the whole output with the code before this path existed.
 _new = object.__new__
