@@ -53,7 +53,6 @@ import psycopg  # noqa: E402
 
 from connectors import load_connector  # noqa: E402
 from connectors.tabular import BadRow  # noqa: E402
-from hopnhat.checkpoints import load_checkpoint  # noqa: E402
 from hopnhat.embedded import ChildService, free_port, start_postgres, start_tansu  # noqa: E402
 from hopnhat.migrate import migrate  # noqa: E402
 from hopnhat.processes import running_stack, spawn  # noqa: E402
@@ -210,13 +209,18 @@ def count_stored(url: str) -> int | None:
         return None  # PostgreSQL is down (the chaos run crashes it once)
 
 
-def import_started(url: str, path: Path) -> bool:
-    """Has the import checkpointed a first acknowledged batch of the list?"""
+def wait_for_import_start(url: str, path: Path, importer: ChildService, timeout_s: float = 60.0) -> None:
+    """Return once the import has checkpointed a first acknowledged batch of the list (or has exited, or
+    `timeout_s` passed). One connection polled every 2 ms: the importer acknowledges a 10-row batch in a
+    few milliseconds, and the broker has to freeze while most of the list is still to come."""
     key = f"import:bulk:{hashlib.sha256(path.read_bytes()).hexdigest()}"
-    try:
-        return bool((load_checkpoint(url, key) or {}).get("rows_done"))
-    except psycopg.OperationalError:
-        return False
+    deadline = time.perf_counter() + timeout_s
+    with psycopg.connect(url, autocommit=True) as conn:
+        while importer.alive() and time.perf_counter() < deadline:
+            row = conn.execute("SELECT checkpoint FROM ingest_checkpoints WHERE source = %s", (key,)).fetchone()
+            if row and row[0].get("rows_done"):
+                return
+            time.sleep(0.002)
 
 
 def import_summary(child: ChildService) -> dict[str, Any]:
@@ -240,7 +244,7 @@ def run_once(work: Workload, workers: int, concurrency: int, rate: float, plan: 
         logs = workdir / "logs"
         logs.mkdir()
         importer_args = ["import", "bulk", str(work.list_path), "--source", LIST_SOURCE, "--json",
-                         "--batch-size", "200", "--wait-broker", "300", "--ack-timeout", "3"]
+                         "--batch-size", "10", "--wait-broker", "300", "--ack-timeout", "3"]
         with running_stack(s, workers=workers, log_dir=logs) as children:
             started = time.perf_counter()
             sender = Sender(f"http://{s.http_host}:{s.http_port}", work, concurrency, rate)
@@ -283,10 +287,7 @@ def run_once(work: Workload, workers: int, concurrency: int, rate: float, plan: 
                         fault.detail = f"down {time.perf_counter() - now:.1f}s"
                     else:  # the import starts, and the broker freezes once its first batch is acknowledged
                         importer = spawn("import", importer_args, s, logs)
-                        deadline = time.perf_counter() + 60
-                        while (importer.alive() and not import_started(url, work.list_path)
-                               and time.perf_counter() < deadline):
-                            time.sleep(0.005)
+                        wait_for_import_start(url, work.list_path, importer)
                         now = time.perf_counter()
                         os.kill(broker.process.pid, signal.SIGSTOP)
                         time.sleep(pause_s)

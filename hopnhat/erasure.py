@@ -122,6 +122,9 @@ def erase(*, settings: Settings, identifier: str, caller: Caller) -> ErasureRepo
             "INSERT INTO suppressions (hash) VALUES (%s) ON CONFLICT (hash) DO NOTHING",
             [(identifier_hash(salt, t, v),) for t, v in idents])
         conn.execute("DELETE FROM identifiers WHERE customer_id = ANY(%s)", (ids,))
+        # Shared values this person held beside someone else: the holding goes; the value stays the
+        # other person's and is not suppressed (their events must keep arriving).
+        conn.execute("DELETE FROM identifier_holders WHERE customer_id = ANY(%s)", (ids,))
         interactions = conn.execute(
             "UPDATE interactions SET payload = %s, summary = NULL WHERE customer_id = ANY(%s)",
             (Jsonb(ERASED), ids)).rowcount

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from resolver.blocking import CROWDED_RULES, DEFAULT_RULES
-from resolver.comparisons import NON_NAME, RecordColumns
+from resolver.comparisons import IDENTIFYING, RecordColumns
 from resolver.fellegi_sunter import MatchParameters, evidence_fields, field_weights, probability, score
 from resolver.features import MatchRecord
 
@@ -63,8 +63,10 @@ def best_matches(new: Sequence[MatchRecord], stored: Sequence[MatchRecord], cust
                  params: MatchParameters, merge_threshold: float = 0.99, min_non_name_bits: float = 4.0,
                  ) -> dict[str, FuzzyMatch]:
     """For each new record, the stored record it matches best, if it clears the merge threshold with
-    agreement outside the name (a common name alone never merges). Pairs are all (new, stored)
-    combinations sharing a blocking key."""
+    agreement of identifying fields outside the name (a common name alone never merges; a province
+    and a sex do not count, as in the bulk engine's first path: the stream has no ambiguity check
+    for the second, resolver/corroboration.py). Pairs are all (new, stored) combinations sharing a
+    blocking key."""
     if not new or not stored:
         return {}
     records = list(new) + list(stored)
@@ -78,7 +80,7 @@ def best_matches(new: Sequence[MatchRecord], stored: Sequence[MatchRecord], cust
     if not left:
         return {}
     cols = RecordColumns(records)
-    lv, weight, non_name = score(cols, params, np.asarray(left), np.asarray(right), NON_NAME,
+    lv, weight, non_name = score(cols, params, np.asarray(left), np.asarray(right), IDENTIFYING,
                                  term_frequencies=False)
     prob = probability(weight)
     out: dict[str, FuzzyMatch] = {}

@@ -12,6 +12,7 @@ The levels follow what FEBRL-style linkage and Splink's defaults use (exact / Ja
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -36,7 +37,7 @@ LEVELS: dict[str, tuple[str, ...]] = {
     "province": ("same",),
     "postcode": ("one edit", "exact"),
     "locality": ("jaro-winkler >= 0.80", "jaro-winkler >= 0.92"),
-    "street": ("jaro-winkler >= 0.80", "jaro-winkler >= 0.92"),
+    "street": ("jaro-winkler >= 0.80, or another house number", "jaro-winkler >= 0.92, same house number"),
     "id_number": ("one edit or transposition", "exact"),
     "phone": ("one digit differs", "exact"),
     "email": ("one edit", "exact"),
@@ -46,8 +47,16 @@ FIELDS: tuple[str, ...] = tuple(LEVELS)
 # sets 1 for its own process, whose other core is the engine's, stitching meanwhile.
 CPDIST_WORKERS = -1
 NAME_FIELDS = frozenset({"family", "middle", "given"})
-TERM_FREQUENCY_FIELDS = ("family", "given")  # exact agreement on a rare value weighs more
+# Exact agreement on a rare value weighs more (Winkler): "Nguyễn", "Văn", "Thị" and TP.HCM are each
+# shared by a fifth to a third of customers, "Khổng", "Diệu" and Long An by one or two in a hundred.
+TERM_FREQUENCY_FIELDS = ("family", "given", "middle", "province")
 NON_NAME = tuple(name not in NAME_FIELDS for name in FIELDS)  # fields whose agreement is "more than a name"
+# A province and a sex are each shared by millions (and Vietnamese middle and given names already
+# tell the sex): they corroborate a name, they do not identify a person.
+COARSE_FIELDS = frozenset({"province", "gender"})
+IDENTIFYING = tuple(name not in NAME_FIELDS | COARSE_FIELDS for name in FIELDS)
+# What may corroborate a rare name: the identifying fields and the province (not the sex, see above).
+CORROBORATING = tuple(name not in NAME_FIELDS | {"gender"} for name in FIELDS)
 
 
 @dataclass(slots=True)
@@ -158,12 +167,22 @@ def _email_local(email: str) -> str:
     return email.split("@", 1)[0]
 
 
-# Keys used only for blocking, derived from a compared column once per distinct value, not per
-# record, and only when blocking asks (by then the engine's pair work may run in another process,
+# "12", "12a", "45/3" (a house in alley 45), after an optional "so" (số, "number"); folded text.
+_HOUSE_NUMBER = re.compile(r"(?:so\.? ?)?(\d+[a-z]?(?:/\d+[a-z]?)*)\b")
+
+
+def house_number(street: str) -> str:
+    """The house number a street line starts with, or "" ("159 cach mang thang tam" -> "159")."""
+    found = _HOUSE_NUMBER.match(street)
+    return found.group(1) if found else ""
+
+
+# Keys derived from a compared column (for blocking, and the house number for the street level),
+# once per distinct value, not per record, and only when blocking or scoring asks (by then the engine's pair work may run in another process,
 # which then builds them there: the engine itself never holds their half a million strings).
 DERIVED: dict[str, tuple[str, Callable[[str], str]]] = {
     "phone_tail": ("phone", _phone_tail), "given_initial": ("given", _given_initial),
-    "email_local": ("email", _email_local),
+    "email_local": ("email", _email_local), "house_number": ("street", house_number),
 }
 
 
@@ -208,7 +227,20 @@ def compare(cols: RecordColumns, left: np.ndarray, right: np.ndarray) -> np.ndar
     swapped = (out[:, bd] == 1) & (cols.birth_date_swapped[left] >= 0) & (
         cols.birth_date_swapped[left] == cols["birth_date"].codes[right])
     out[swapped, bd] = 2
+    _other_house(cols, left, right, out)
     return out
+
+
+def _other_house(cols: RecordColumns, left: np.ndarray, right: np.ndarray, out: np.ndarray) -> None:
+    """Two street lines that differ only in the house number ("159 / 299 Cách Mạng Tháng Tám") are
+    as alike as Jaro–Winkler gets, and two addresses: such a pair is lowered to the weaker level."""
+    st = FIELDS.index("street")
+    top = np.flatnonzero(out[:, st] == len(LEVELS["street"]) + 1)
+    if not len(top):
+        return
+    codes = cols["house_number"].codes
+    a, b = codes[left[top]], codes[right[top]]
+    out[top[(a >= 0) & (b >= 0) & (a != b)], st] = len(LEVELS["street"])
 
 
 def _swapped_names(cols: RecordColumns, left: np.ndarray, right: np.ndarray, out: np.ndarray) -> None:

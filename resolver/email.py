@@ -21,7 +21,11 @@ from rapidfuzz.distance import DamerauLevenshtein
 from resolver.flags import Flag, flag_codes
 
 # Junk typed to get past a required field: never an identifier (DESIGN: placeholder values).
-PLACEHOLDER_LOCALS = {"test", "noemail", "no-email", "none", "na", "n/a", "khongco", "khong", "abc", "example"}
+# Compared without dots, dashes, underscores and a +tag ("khach.le+1@", "no_email@"). "khách lẻ" and
+# "khách vãng lai" are what a till calls a walk-in customer (../shared/reference/pos.md §2.3), typed
+# into the email field for everyone without one, in every shop alike.
+PLACEHOLDER_LOCALS = {"test", "noemail", "none", "na", "n/a", "khongco", "khong", "abc", "example",
+                      "khachle", "khachhang", "khachvanglai", "khach"}
 PLACEHOLDER_DOMAINS = {"test.com", "example.com", "example.org", "email.com", "abc.com", "domain.com"}
 
 # Gmail delivers a.b.c+shop@gmail.com to abc@gmail.com and googlemail.com is the same mailbox set
@@ -57,6 +61,8 @@ KNOWN_TYPOS = {
     "icoud.com": "icloud.com", "iclould.com": "icloud.com", "icloud.con": "icloud.com",
 }
 
+
+_PLAIN_PROVIDERS = frozenset(POPULAR_DOMAINS) - GMAIL_DOMAINS - KNOWN_TYPOS.keys()
 
 # The plain ASCII shape nearly every address has: dot-separated atoms of letters, digits and _%+-
 # before the @, LDH labels and a letters-only TLD after it. Anything else goes to email-validator.
@@ -105,9 +111,13 @@ def normalise_email(raw: str) -> EmailResult:
                                flags=(_typo_flag(typed, guess),) if guess else ())
         value = info.normalized.lower()
     local, _, domain = value.rpartition("@")
-    if local in PLACEHOLDER_LOCALS or domain in PLACEHOLDER_DOMAINS:
+    if _compact_local(local) in PLACEHOLDER_LOCALS or domain in PLACEHOLDER_DOMAINS:
         return EmailResult(raw, None, "placeholder",
                            flags=(Flag("placeholder", "a local part or domain typed to get past a required field"),))
+    if domain in _PLAIN_PROVIDERS:
+        # A popular provider other than Gmail: domain_typo says None (a popular domain is no typo) and
+        # the match key is the address itself, so no flag; the general steps below give this result.
+        return _plain_result(raw, value)
     flags: list[Flag] = []
     suggestion = domain_typo(domain)
     if suggestion:
@@ -116,6 +126,25 @@ def normalise_email(raw: str) -> EmailResult:
     if key != value:
         flags.append(Flag("provider_folded", f"match key {key}: Gmail ignores dots and +tags in the local part"))
     return EmailResult(raw, value, None, key, suggestion, tuple(flags))
+
+
+# EmailResult(raw, value, None, value, None, ()) without the frozen dataclass's __init__, which sets
+# each field with object.__setattr__: the same six slots set through their descriptors (~2x faster).
+_new_result = object.__new__
+_SET_RAW, _SET_VALUE, _SET_REASON, _SET_KEY, _SET_SUGGESTED, _SET_FLAGS = (
+    EmailResult.__dict__[name].__set__ for name in ("raw", "value", "reason", "match_key", "suggested_domain", "flags"))
+assert EmailResult.__slots__ == ("raw", "value", "reason", "match_key", "suggested_domain", "flags")
+
+
+def _plain_result(raw: str, value: str) -> EmailResult:
+    result = _new_result(EmailResult)
+    _SET_RAW(result, raw)
+    _SET_VALUE(result, value)
+    _SET_REASON(result, None)
+    _SET_KEY(result, value)
+    _SET_SUGGESTED(result, None)
+    _SET_FLAGS(result, ())
+    return result
 
 
 def email_match_key(value: str) -> str:
@@ -146,3 +175,9 @@ def domain_typo(domain: str) -> str | None:
 
 def _typo_flag(domain: str, suggestion: str) -> Flag:
     return Flag("domain_typo", f"{domain} looks like a misspelling of {suggestion}; the address is stored as typed")
+
+
+def _compact_local(local: str) -> str:
+    """The local part without its +tag and without the separators people sprinkle in (for the
+    placeholder check only: "khach.le+2" is "khachle")."""
+    return local.partition("+")[0].replace(".", "").replace("-", "").replace("_", "")

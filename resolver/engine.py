@@ -13,8 +13,10 @@ Stages, in order (docs/MATCHING.md has the reasoning and the numbers):
    rapidfuzz compares them column-wise, Fellegi–Sunter weights (u from random pairs, m by EM,
    term-frequency adjusted names) give each pair a match probability.
 3. **Decisions.** Above `merge_threshold` a pair merges, strongest first, through the same
-   protection — but only if something besides the name agrees (`min_non_name_bits`): a common
-   name alone never merges. Between the thresholds, or refused by protection, it goes to review.
+   protection — but only if a field that identifies a person agrees (`min_non_name_bits`), or,
+   for a name rare enough to make the pair sure with a province, if nothing contradicts it and the
+   match is unambiguous (resolver/corroboration.py): a name alone never merges. Between the
+   thresholds, or refused by protection, it goes to review.
 
 Every union is kept as evidence: the identifier that linked, or the per-field levels and weights.
 """
@@ -37,6 +39,7 @@ import numpy as np
 from resolver.blocking import DEFAULT_RULES, BlockingStats
 from resolver.columnar import RecordTable
 from resolver.comparisons import RecordColumns
+from resolver.corroboration import refusal_reason, sure_partners, weakly_corroborated
 from resolver.fellegi_sunter import MatchParameters, evidence_fields, field_weights
 from resolver.features import MatchRecord, match_record
 from resolver.pair_scoring import PairWork, PairWorker, ScoredPairs, cpu_count, score_candidates
@@ -45,13 +48,17 @@ from resolver.stitching import plan_stitching
 from schema.events import CanonicalEvent
 
 CUSTOMER_NAMESPACE = uuid.UUID("6f1d6c2e-8f0b-5c3a-9d57-686f706e6861")  # same as resolver/plan.py
+MAX_PEOPLE_PER_SHARED_VALUE = 64  # distinct people a shared phone/email links records to (stitching)
 
 
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
     merge_threshold: float = 0.99  # match probability at or above which a pair merges
     review_threshold: float = 0.50  # between this and merge_threshold: the review queue
-    min_non_name_bits: float = 4.0  # agreement outside the name needed to merge (bits of weight)
+    min_non_name_bits: float = 4.0  # agreement of identifying fields needed to merge (bits of weight)
+    # Less than that merges a sure pair only through resolver/corroboration.py's guards: at least
+    # this much agreement outside the name (a province holding a quarter of customers: 2 bits).
+    min_corroboration_bits: float = 2.0
     override_probability: float = 1 - 1e-6  # a scored pair this sure merges despite differing birth dates
     max_block: int = 100  # larger blocks are skipped (counted in stats): same-name crowds, not leads
     expected_matches_per_record: float = 1.0  # the prior
@@ -197,8 +204,8 @@ def _resolve_with(given: list[CanonicalEvent | MatchRecord], config: EngineConfi
     if worker is not None:
         worker.submit(cols, work, params)
         # The worker compares; this process reads only the names and birth dates (stitching) and the
-        # name frequencies (the evidence of decided pairs) from now on, while the worker holds its copy.
-        cols = cols.only(("family", "middle", "given", "birth_date"))
+        # name and province frequencies (the evidence of decided pairs) from now on, while the worker holds its copy.
+        cols = cols.only(("family", "middle", "given", "birth_date", "province"))
     clock.lap("columns")
     guard = GuardedClusters(records)
     links: list[Link] = []
@@ -275,31 +282,33 @@ def _stitch(records: Sequence[MatchRecord], cols: RecordColumns, guard: GuardedC
     rules = np.array([f"identifier:{kind}" for kind in safe.type_names], dtype=object)
     links.extend(map(Link, keys[safe.first].tolist(), keys[safe.holder].tolist(), rules[safe.kind].tolist()))
     holders, shared = plan.holders, plan.shared
-    # For a shared value, the earliest holder with each given name: a later holder links to it
-    # only if the whole name agrees (one lookup per record, not a scan of every earlier holder).
-    first_named: dict[tuple[tuple[str, str], str], int] = {}
+    # For a shared value, one earlier holder per person seen on it (the first record whose name fits
+    # none before it): a later named holder links to the earliest of them its name fits. Two sisters
+    # with the same given name on one address ("Nguyễn Thanh Thảo", "Nguyễn Thu Thảo") are two people,
+    # and the second one's records join each other whoever wrote first, as the stream does with
+    # identifier_holders (resolver/plan.py). A till's number typed for hundreds of walk-ins keeps at
+    # most MAX_PEOPLE_PER_SHARED_VALUE of them, so no record scans an unbounded list.
+    people: dict[tuple[str, str], list[int]] = {}
     for i in plan.risky:
         r = records[i]
         for ident in r.identifiers:
             holding = holders.get(ident)
             if not holding:
                 continue
-            first = holding[0]
-            if first == i:
-                if ident in shared and r.given:
-                    first_named[(ident, r.given)] = first_named[(ident, "")] = i
-                continue
             if ident not in shared:
-                target, rule = first, f"identifier:{ident[0]}"
+                target, rule = holding[0], f"identifier:{ident[0]}"
+                if target == i:
+                    continue
             else:  # a shared value links only records that also agree on the name
                 if not r.given:
                     continue
-                target = first_named.setdefault((ident, r.given), i)
-                if target == i:  # no earlier holder with this given name: the earliest named one?
-                    target = first_named.setdefault((ident, ""), i)
-                rule = f"identifier+name:{ident[0]}"
-                if target == i or not names_compatible(r, records[target]):
+                seen = people.setdefault(ident, [])
+                fitting = next((p for p in seen if names_compatible(r, records[p])), None)
+                if fitting is None:
+                    if len(seen) < MAX_PEOPLE_PER_SHARED_VALUE:
+                        seen.append(i)
                     continue
+                target, rule = fitting, f"identifier+name:{ident[0]}"
             if guard.same(i, target):
                 continue
             refused = guard.union(i, target)
@@ -330,12 +339,13 @@ def _match(records: Sequence[MatchRecord], cols: RecordColumns, guard: GuardedCl
     params = scored.params
     weights = params.weights()  # per field and level, for the evidence of each decided pair
     stats["scored_pairs"], scored = scored.apart(guard.roots())
-    levels, match_weight, non_name_bits, prob = (scored.levels, scored.match_weight, scored.non_name_bits,
-                                                 scored.probability)
+    levels, match_weight, prob = scored.levels, scored.match_weight, scored.probability
+    identifying_bits, corroborating_bits = scored.identifying_bits, scored.corroborating_bits
+    left, right = scored.left[scored.kept], scored.right[scored.kept]  # the records of each kept pair
     clock.lap("apart")
 
     strong = prob >= config.merge_threshold
-    mergeable = strong & (non_name_bits >= config.min_non_name_bits)
+    mergeable = strong & (identifying_bits >= config.min_non_name_bits)
     order = np.flatnonzero(mergeable)
     order = order[np.argsort(-match_weight[order], kind="stable")]
     for k in order:
@@ -350,7 +360,14 @@ def _match(records: Sequence[MatchRecord], cols: RecordColumns, guard: GuardedCl
         else:
             review.append(ReviewPair(records[i].key, records[j].key, refused.reason, round(float(prob[k]), 6),
                                      refused.detail, evidence))
-    uncertain = np.flatnonzero((prob >= config.review_threshold) & ~mergeable)
+    corroborated = weakly_corroborated(levels, strong, mergeable, corroborating_bits,
+                                       config.min_corroboration_bits)
+    stats["corroborated_links"] = _merge_corroborated(records, guard, links, review, left, right,
+                                                      corroborated, levels, match_weight, prob, strong, cols,
+                                                      params, weights)
+    decided = mergeable.copy()
+    decided[corroborated] = True  # merged or sent to review there
+    uncertain = np.flatnonzero((prob >= config.review_threshold) & ~decided)
     for k in uncertain:
         i, j = scored.pair(k)
         if guard.same(i, j):
@@ -362,6 +379,36 @@ def _match(records: Sequence[MatchRecord], cols: RecordColumns, guard: GuardedCl
     stats["review_pairs"] = len(review)
     clock.lap("decisions")
     return params
+
+
+def _merge_corroborated(records: Sequence[MatchRecord], guard: GuardedClusters, links: list[Link],
+                        review: list[ReviewPair], left: np.ndarray, right: np.ndarray, candidates: np.ndarray,
+                        levels: np.ndarray, match_weight: np.ndarray, prob: np.ndarray, strong: np.ndarray,
+                        cols: RecordColumns, params: MatchParameters, weights: dict[str, np.ndarray]) -> int:
+    """The `candidates` (sure pairs whose only support outside the name is weak, a province): merged,
+    strongest first, when resolver/corroboration.py finds nothing against them; the rest go to
+    review. Runs after the identified merges, so its checks see the clusters those built. Returns
+    the links made."""
+    order = candidates[np.argsort(-match_weight[candidates], kind="stable")]
+    partners = sure_partners(left, right, strong, np.concatenate([left[order], right[order]]).tolist())
+    made = 0
+    for k in order:
+        i, j = int(left[k]), int(right[k])
+        if guard.same(i, j):
+            continue
+        evidence = evidence_fields(levels[k], field_weights(cols, params, levels[k], i, table=weights))
+        refused = refusal_reason(guard, i, j, partners)
+        if refused is None:
+            refusal = guard.union(i, j)  # never waives a birth-date conflict: the evidence is too thin
+            refused = None if refusal is None else refusal.reason
+        if refused is None:
+            made += 1
+            links.append(Link(records[i].key, records[j].key, "probabilistic",
+                              round(float(match_weight[k]), 3), round(float(prob[k]), 6), evidence))
+        else:
+            review.append(ReviewPair(records[i].key, records[j].key, refused, round(float(prob[k]), 6), "",
+                                     evidence))
+    return made
 
 
 class _Clock:

@@ -47,6 +47,7 @@ from resolver.legacy_encoding import is_vietnamese_syllable, repair_legacy_encod
 _SPACES = re.compile(r"\s+")
 _PLAIN = re.compile(r"[\w .,'\-]*")  # letters, digits, marks-free punctuation: no symbol scan needed
 _LATIN_WORD = re.compile("[A-Za-z\u00c0-\u024f\u1e00-\u1eff'\\-.]*")
+_LATIN_TEXT = re.compile("[A-Za-z\u00c0-\u024f\u1e00-\u1eff'\\-. ]*")  # _LATIN_WORD and the space
 _NON_ALNUM = re.compile(r"[\W_]+")
 # NBSP and zero-width space separate words; joiners, BOM and the soft hyphen are deleted (5.3 step 2).
 _INVISIBLE = str.maketrans({"\u00a0": " ", "\u200b": " ", "\u2007": " ", "\u202f": " ", "\u200c": None,
@@ -57,6 +58,7 @@ _ETH = str.maketrans({"\u00d0": "Đ", "\u00f0": "đ", "\u0189": "Đ"})
 _APOSTROPHES = str.maketrans({"\u2019": "'", "\u02bc": "'", "\u2018": "'", "`": "'", "\u00b4": "'"})
 _FOLD_DD = str.maketrans({"đ": "d", "ð": "d"})
 _EDGE_PUNCT = ".,;:!?\"()[]{}<>*~_|/\\+=-'"
+_HAS_EDGE_PUNCT = re.compile("[" + re.escape(_EDGE_PUNCT) + "]")
 _BRACKETED = re.compile(r"\(([^()]*)\)|\[([^\[\]]*)\]")
 
 
@@ -91,12 +93,18 @@ _FOLD_TABLE.update({cp: None for cp in range(0x300, 0x370)})
 _FOLD_TABLE.update({cp: chr(cp + 32) for cp in range(ord("A"), ord("Z") + 1)})
 
 
-def _fold_word(word: str) -> str:
+def _fold_text(word: str) -> str:
     if word.isascii():
         return word.lower()
     fast = word.translate(_FOLD_TABLE)
     return fast if fast.isascii() else _slow_fold(word)
 
+
+# Pure, and names reuse a small vocabulary: cached, like is_vietnamese_syllable. A name that misses
+# parse_name's cache folds its words, its first two words and all its words joined (order, honorific
+# and placeholder checks), and other spellings of the same name fold the same words and phrases again
+# (measured: caching the phrases too is faster than folding them afresh). Emptied by `clear_name_caches`.
+_fold_word = lru_cache(maxsize=65_536)(_fold_text)
 
 _COMPOUNDS = [(compound, compound.count(" ") + 1) for compound in COMPOUND_FAMILY_NAMES]  # in list order
 _MINORITY_FAMILY = {unicodedata.normalize("NFC", n).casefold() for n in MINORITY_FAMILY_NAMES}
@@ -184,8 +192,14 @@ def _parse(raw: str) -> NameResult:
         text = _BRACKETED.sub(" ", text)
         if extra:
             flags.append(Flag("bracketed_text", f"text in brackets kept apart from the name: {', '.join(extra)}"))
-    words = [w for w in (_strip_edges(w) for w in text.split()) if w]
-    digits = [w for w in words if any(map(str.isdigit, w))]
+    # Most names have no edge punctuation, digit or non-Latin letter: a scan of the whole text spares
+    # them a call per word, and gives the same words (_strip_edges returns a word without any of
+    # _EDGE_PUNCT unchanged; letters and spaces alone hold no digit).
+    if _HAS_EDGE_PUNCT.search(text):
+        words = [w for w in (_strip_edges(w) for w in text.split()) if w]
+    else:
+        words = text.split()
+    digits = [] if text.replace(" ", "").isalpha() else [w for w in words if any(map(str.isdigit, w))]
     if digits:
         words = [w for w in words if w not in digits]
         extra.extend(digits)
@@ -193,7 +207,9 @@ def _parse(raw: str) -> NameResult:
     if _is_placeholder(words):
         return NameResult(raw, None, None, reason="placeholder" if raw.strip() else "empty", extra=tuple(extra),
                           flags=tuple(flags) + (Flag("placeholder", "blank or placeholder name, never an identity"),))
-    mixed = [w for w in words if _mixed_script(w)]
+    # Every word is a substring of text (after the cleaning's whitespace collapsing, words are split
+    # on " " only), so a text of Latin letters and spaces has no mixed-script word.
+    mixed = [] if text.isascii() or _LATIN_TEXT.fullmatch(text) else [w for w in words if _mixed_script(w)]
     if mixed:
         return NameResult(raw, None, None, reason="mixed-script", extra=tuple(extra), flags=tuple(flags) + (Flag(
             "mixed_script", f"letters of several scripts in one word ({mixed[0]}): text extraction garbage"),))
@@ -201,7 +217,7 @@ def _parse(raw: str) -> NameResult:
     # Most names have no honorific: the same words were checked above (~2 us per uncached name).
     if stripped != words and _is_placeholder(stripped):
         return NameResult(raw, None, None, reason="placeholder", extra=tuple(extra), flags=tuple(flags))
-    shown = _display_parts(tuple(_title_case(w) for w in stripped))
+    shown = _display_parts(tuple(map(_title_case, stripped)))
     flags.extend(shown.flags)
     if shown.display is None:
         return NameResult(raw, None, None, reason="placeholder", extra=tuple(extra), flags=tuple(flags))
@@ -237,10 +253,13 @@ def _display_parts(words: tuple[str, ...]) -> _Display:
 
 
 def clear_name_caches() -> None:
-    """Empties parse_name's cache and the two behind it (word sequences, displays): benchmarks time cold runs."""
+    """Empties parse_name's cache and those behind it (word sequences, displays, folded and title-cased
+    words): benchmarks time cold runs."""
     parse_name.cache_clear()
     _display_parts.cache_clear()
     _legacy_reading.cache_clear()
+    _fold_word.cache_clear()
+    _title_case.cache_clear()
 
 
 def _clean_text(raw: str, flags: list[Flag]) -> str:
@@ -336,6 +355,10 @@ def _strip_honorifics(words: list[str], flags: list[Flag]) -> list[str]:
     return [w.rstrip(".") if len(w) == 2 and w.endswith(".") else w for w in words]
 
 
+_APOSTROPHE_OR_HYPHEN = re.compile(r"(['\-])")
+
+
+@lru_cache(maxsize=65_536)  # pure in the word; a few thousand distinct words (see _fold_word)
 def _title_case(word: str) -> str:
     if word[:1].isupper() and (len(word) == 1 or word[1:].islower()) and "'" not in word and "-" not in word:
         return word  # already "Nguyễn"
@@ -345,7 +368,7 @@ def _title_case(word: str) -> str:
     if not (all(ch.isupper() for ch in letters) or all(ch.islower() for ch in letters)
             or is_vietnamese_syllable(word)):
         return word  # deliberate mixed case (McDonald, DeAnna)
-    parts = re.split(r"(['\-])", word.lower())
+    parts = _APOSTROPHE_OR_HYPHEN.split(word.lower())
     return "".join(p[:1].title() + p[1:] for p in parts)
 
 

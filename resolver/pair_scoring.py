@@ -36,8 +36,8 @@ import numpy as np
 
 from resolver import comparisons
 from resolver.blocking import BlockingStats, candidate_pairs
-from resolver.comparisons import DERIVED, FIELDS, NON_NAME, RecordColumns
-from resolver.fellegi_sunter import MatchParameters, probability, score, train
+from resolver.comparisons import CORROBORATING, DERIVED, FIELDS, IDENTIFYING, RecordColumns
+from resolver.fellegi_sunter import MatchParameters, probability, score_parts, train
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +63,8 @@ class ScoredPairs:
     kept: np.ndarray
     levels: np.ndarray  # int8, kept pairs x fields
     match_weight: np.ndarray  # per kept pair
-    non_name_bits: np.ndarray
+    identifying_bits: np.ndarray  # agreement bits of fields that identify a person (resolver/comparisons.py)
+    corroborating_bits: np.ndarray  # the same, with the province: what may corroborate a rare name
     probability: np.ndarray
     params: MatchParameters
     blocking: BlockingStats
@@ -77,7 +78,8 @@ class ScoredPairs:
         apart = roots[self.left] != roots[self.right]
         keep = apart[self.kept]
         kept = ScoredPairs(self.left, self.right, self.kept[keep], self.levels[keep], self.match_weight[keep],
-                           self.non_name_bits[keep], self.probability[keep], self.params, self.blocking,
+                           self.identifying_bits[keep], self.corroborating_bits[keep], self.probability[keep],
+                           self.params, self.blocking,
                            self.seconds, self.cpu_seconds, self.memory_mb)
         return int(apart.sum()), kept
 
@@ -103,8 +105,9 @@ def score_candidates(cols: RecordColumns, work: PairWork, params: MatchParameter
     left, right, blocking, per_rule = candidate_pairs(cols, work.rules, work.max_block)
     if cols.size < 2**31:  # record indices fit: half the memory here and on the way back
         left, right = left.astype(np.int32), right.astype(np.int32)
-    for name in DERIVED:  # blocking keys only: let their strings go before training's allocations
-        cols.columns.pop(name, None)
+    for name in DERIVED:  # blocking keys: let their strings go before training's allocations
+        if name != "house_number":  # (the street comparison reads that one)
+            cols.columns.pop(name, None)
     laps.lap("blocking")
     if params is None:
         params = _train(cols, per_rule, work)
@@ -113,18 +116,21 @@ def score_candidates(cols: RecordColumns, work: PairWork, params: MatchParameter
     if roots is not None:
         apart = roots[left] != roots[right]
         left, right = left[apart], right[apart]
-    parts: list[tuple[np.ndarray, ...]] = [  # kept index, levels, weight, non-name bits, probability
+    parts: list[tuple[np.ndarray, ...]] = [  # kept index, levels, weight, the two bits, probability
         (np.empty(0, dtype=np.int64), np.empty((0, len(FIELDS)), dtype=np.int8), np.empty(0), np.empty(0),
-         np.empty(0))]
+         np.empty(0), np.empty(0))]
     for start in range(0, len(left), SCORE_CHUNK):
         stop = start + SCORE_CHUNK
-        levels, match_weight, non_name_bits = score(cols, params, left[start:stop], right[start:stop], NON_NAME)
+        levels, match_weight, (identifying, corroborating) = score_parts(
+            cols, params, left[start:stop], right[start:stop], (IDENTIFYING, CORROBORATING))
         prob = probability(match_weight)
         keep = np.flatnonzero(prob >= work.keep_from)
-        parts.append((keep + start, levels[keep], match_weight[keep], non_name_bits[keep], prob[keep]))
-    kept, levels, match_weight, non_name_bits, prob = (np.concatenate([p[i] for p in parts]) for i in range(5))
+        parts.append((keep + start, levels[keep], match_weight[keep], identifying[keep], corroborating[keep],
+                      prob[keep]))
+    kept, levels, match_weight, identifying, corroborating, prob = (
+        np.concatenate([p[i] for p in parts]) for i in range(6))
     laps.lap("scoring")
-    return ScoredPairs(left, right, kept, levels, match_weight, non_name_bits, prob, params, blocking,
+    return ScoredPairs(left, right, kept, levels, match_weight, identifying, corroborating, prob, params, blocking,
                        laps.wall, laps.cpu)
 
 

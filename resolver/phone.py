@@ -48,6 +48,10 @@ LEGACY_MOBILE_PREFIX = {
     "162": "32", "163": "33", "164": "34", "165": "35", "166": "36",
     "167": "37", "168": "38", "169": "39", "186": "56", "188": "58", "199": "59",
 }
+# The flag of each conversion, made once (equal to one made per number: a Flag is its code and reason).
+_LEGACY_FLAGS = {old: Flag("legacy_11_digit", f"11-digit mobile prefix 0{old} converted to 0{new} "
+                           "(Decision 798/QĐ-BTTTT, 2018); the old form is kept as an alias")
+                 for old, new in LEGACY_MOBILE_PREFIX.items()}
 # Only a 10-digit NSN is legacy: 0121 0xx.., 0160.., 0140.. are *new* 10-digit numbers (section 2).
 _LEGACY_NSN = re.compile(r"1(?:2\d|6[2-9]|86|88|99)\d{7}")
 
@@ -152,6 +156,9 @@ def normalise_phone(raw: str, default_region: str = "VN") -> PhoneResult:
     want all of them use `normalise_phone_field`.
     """
     text = raw.strip()
+    mobile = _plain_vn_mobile(raw, text)
+    if mobile is not None:
+        return mobile
     if not _is_simple(text):
         return _normalise_messy(raw, default_region)
     return _normalise_simple(raw, text, default_region)
@@ -162,12 +169,59 @@ def normalise_phone_field(raw: str, default_region: str = "VN") -> list[PhoneRes
     # The same steps as normalise_phone(raw) for a one-number field, without testing _is_simple twice
     # (~0.6 us of the ~7 us a typical value costs).
     text = raw.strip()
+    mobile = _plain_vn_mobile(raw, text)
+    if mobile is not None:
+        return [mobile]
     if _is_simple(text):
         return [_normalise_simple(raw, text, default_region)]
     parts = split_phone_field(raw)
     if len(parts) <= 1:
         return [_normalise_messy(raw, default_region)]
     return [normalise_phone(part, default_region) for part in parts]
+
+
+# The shape two thirds of phone fields have: a Vietnamese mobile written 0..., 84..., +84 ... or
+# (+84) ..., its 9 national digits (the first 3, 5, 7, 8 or 9) in groups of 3 split by at most one
+# space, dot or dash. For exactly these texts the general path (_is_simple, then _normalise_digits)
+# finds no "(0)", no short code, no "00", this NSN (the prefix is there, so no lost trunk zero), no
+# legacy or area-code rewrite (those need a 10-digit NSN or a bracketed code) and no flag; it then
+# returns this mobile result unless the NSN is a placeholder or not a mobile, which go the general way.
+# Measured (timeit, loaded machine): ~2.1 us instead of 3.4-5.0 per number. The general path is
+# `_normalise_simple`; tests/unit/test_phone.py checks both agree (test_plain_mobile_fast_path_agrees).
+_PLAIN_VN_MOBILE = re.compile(r"(?:0|84|\+84 ?|\(\+84\) ?)([35789]\d\d)[ .\-]?(\d{3})[ .\-]?(\d{3})", re.ASCII)
+
+
+def _plain_vn_mobile(raw: str, text: str) -> PhoneResult | None:
+    match = _PLAIN_VN_MOBILE.fullmatch(text)
+    if match is None:
+        return None
+    nsn = "".join(match.groups())
+    # The general path's placeholder tests, conservatively: any run of five zeros (what _ROUND needs)
+    # or a tail of one repeated digit (_is_round's other test, which also covers _one_repeated_digit)
+    # goes the general way.
+    if nsn in _PLACEHOLDER_NSN or "00000" in nsn or nsn[2:].count(nsn[2]) == 7 or not _MOBILE.fullmatch(nsn):
+        return None
+    return _mobile_result(raw, "+84" + nsn)
+
+
+# PhoneResult(raw, e164, "mobile") without the frozen dataclass's __init__, which sets each field with
+# object.__setattr__ (~0.8 us): the same seven slots set through their descriptors (~0.4 us).
+_new_result = object.__new__
+_SET_RAW, _SET_E164, _SET_KIND, _SET_REASON, _SET_LEGACY, _SET_EXTENSION, _SET_FLAGS = (
+    PhoneResult.__dict__[name].__set__ for name in ("raw", "e164", "kind", "reason", "legacy_alias", "extension", "flags"))
+assert PhoneResult.__slots__ == ("raw", "e164", "kind", "reason", "legacy_alias", "extension", "flags")
+
+
+def _mobile_result(raw: str, e164: str) -> PhoneResult:
+    result = _new_result(PhoneResult)
+    _SET_RAW(result, raw)
+    _SET_E164(result, e164)
+    _SET_KIND(result, "mobile")
+    _SET_REASON(result, None)
+    _SET_LEGACY(result, None)
+    _SET_EXTENSION(result, None)
+    _SET_FLAGS(result, ())
+    return result
 
 
 def _normalise_simple(raw: str, text: str, region: str) -> PhoneResult:
@@ -252,10 +306,8 @@ def _normalise_digits(raw: str, text: str, flags: tuple[Flag, ...], bracketed: s
     legacy = None
     if is_legacy:
         legacy = "+84" + nsn
-        old = "0" + nsn[:3]
+        flags += (_LEGACY_FLAGS[nsn[:3]],)
         nsn = LEGACY_MOBILE_PREFIX[nsn[:3]] + nsn[3:]
-        flags += (Flag("legacy_11_digit", f"11-digit mobile prefix {old} converted to 0{nsn[:2]} "
-                       "(Decision 798/QĐ-BTTTT, 2018); the old form is kept as an alias"),)
     elif len(nsn) == 10 and nsn[:3] in _OLD_3_DIGIT_CODES and not _FIXED.fullmatch(nsn):
         nsn = _rewrite_area_code(nsn[:3], nsn[3:])
         flags += (_area_flag(nsn, "an 11-digit number with an old 3-digit area code is unambiguous"),)

@@ -12,8 +12,16 @@ same as processing them one at a time:
 
 Each of those links passes the bulk engine's merge protection (resolver/protection.py): conflicts,
 per-type limits, shared phones and emails, and the review queue's decisions. What protection stops
-is returned as `plan.refused` for the review queue. Fuzzy (probabilistic) matching is not done per
-batch: `hopnhat resolve` runs it over the store (docs/MATCHING.md says why and how often).
+is returned as `plan.refused` for the review queue.
+
+A phone or email can have several holders. When a record's name is clearly not the owner's (two
+sisters on one family address, a shop phone), the customer the record ends up in becomes another
+holder of the value (`plan.holders`, stored in identifier_holders), and a later record links through
+the value to the holder its name fits, whichever of them wrote first (the owner, then the oldest holder,
+when a name cut short fits several; a record without a name joins the owner, as before a value is shared).
+
+Fuzzy (probabilistic) matching is not done per batch: `hopnhat resolve` runs it over the store
+(docs/MATCHING.md says why and how often).
 
 The caller (streams/postgres_sink.py) reads the current owners of the batch's identifiers and the
 facts protection needs, hands them in, and applies the returned plan in one transaction.
@@ -84,6 +92,8 @@ class ResolutionPlan:
     refused: list[Refused] = field(default_factory=list)  # links and merges protection stopped
     evidence: dict[str, dict[str, Any]] = field(default_factory=dict)  # event id -> why it joined (fuzzy)
     records: dict[str, MatchRecord] = field(default_factory=dict)  # event id -> its matching view
+    # shared phones/emails gained a holder: (key, final root) for identifier_holders
+    holders: list[tuple[Key, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +127,7 @@ def resolve_batch(
     now: datetime,
     store: StoreFacts | None = None,
     hints: Mapping[str, tuple[str, str, dict[str, Any]]] | None = None,
+    holders: Mapping[Key, Sequence[str]] | None = None,
 ) -> ResolutionPlan:
     """Resolve `events` against `owners` (key -> root customer id, read from the store).
 
@@ -129,8 +140,13 @@ def resolve_batch(
     `hints` are fuzzy matches found for events none of whose keys is known (resolver/candidates.py):
     event id -> (customer id, matched record, evidence). Such an event joins that customer, through
     the same protection, with the rule `probabilistic`; the evidence is kept in `plan.evidence`.
+
+    `holders` are the other customers holding a shared phone or email (key -> customer ids, read from
+    identifier_holders); customers the batch adds to them are returned in `plan.holders`.
     """
     hints = hints or {}
+    others: dict[Key, list[str]] = {k: list(v) for k, v in (holders or {}).items()}
+    gained: list[tuple[Key, str]] = []
     store = store or StoreFacts()
     plan = ResolutionPlan()
     minted: dict[str, tuple[int, str, str]] = {}
@@ -155,14 +171,22 @@ def resolve_batch(
             minted.setdefault(node, (1, f"{len(minted):012d}", node))
         guard.add_facts(node, (record.birth_date,) if record.birth_date else (), record.identifiers)
         by_customer: dict[str, list[Key]] = {}
+        unheld: list[Key] = []  # shared values whose holders are all clearly other people
         for key in event_keys(event):
             if key not in owner:
                 continue
             root = guard.find(owner[key])
-            if key[0] in SHAREABLE_ID_TYPES and record.given and not _same_person(record, names.get(root, [])):
-                plan.refused.append(Refused(event.event_id, root, f"{key[0]}:{key[1]}", "shared_identifier",
-                                            "held by a customer with clearly different names"))
-                continue
+            if key[0] in SHAREABLE_ID_TYPES and record.given:
+                holding = _holding(guard, root, others.get(key, ()))
+                fits = [h for h in holding if _same_person(record, names.get(h, []))]
+                if not fits:
+                    plan.refused.append(Refused(
+                        event.event_id, root, f"{key[0]}:{key[1]}", "shared_identifier",
+                        "held by a customer with clearly different names" if len(holding) == 1 else
+                        f"shared by {len(holding)} customers, all with clearly different names"))
+                    unheld.append(key)
+                    continue
+                root = fits[0]  # the owner if it fits, else the oldest holder that does
             by_customer.setdefault(root, []).append(key)
         hint = hints.get(event.event_id)
         if hint is not None and not by_customer:
@@ -196,6 +220,10 @@ def resolve_batch(
         names.setdefault(cid, []).append(record)
         for key in event_keys(event):
             owner.setdefault(key, cid)
+        for key in unheld:  # a person none of the value's holders can be: holds it too
+            if cid not in _holding(guard, guard.find(owner[key]), others.get(key, ())):
+                others.setdefault(key, []).append(cid)
+                gained.append((key, cid))
         plan.links[event.event_id] = Link(event.event_id, cid, rule, linked_by)
 
     # Final roots for every link and key, then the touched profiles.
@@ -206,9 +234,19 @@ def resolve_batch(
     for event in events:
         for key in event_keys(event):
             plan.owners[key] = guard.find(owner[key])
+    plan.holders = sorted({(key, root) for key, c in gained if (root := guard.find(c)) != plan.owners[key]})
     plan.redirects = {m.absorbed: guard.find(m.absorbed) for m in plan.merges}
     plan.profiles = _profiles(events, plan, existing, guard, now)
     return plan
+
+
+def _holding(guard: CustomerGuard, owner_root: str, others: Iterable[str]) -> list[str]:
+    """The distinct current customers holding a value: its owner's root first, then the other holders'."""
+    roots = [owner_root]
+    for c in others:
+        if (root := guard.find(c)) not in roots:
+            roots.append(root)
+    return roots
 
 
 def _named(display: str) -> MatchRecord:

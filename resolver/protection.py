@@ -51,10 +51,36 @@ def birth_dates_compatible(a: str, b: str) -> bool:
     return a == b or DamerauLevenshtein.distance(a, b) <= 1
 
 
+SHORT_WORD = 5  # letters: below this, one letter replaced by another makes another name, not a typo
+
+
 def _close(x: str, y: str, cutoff: float = 0.92) -> bool:
-    """Equal, similar (Jaro-Winkler), or one typo apart ("Hpạm" / "Phạm": a transposition)."""
-    return (x == y or JaroWinkler.normalized_similarity(x, y) >= cutoff
-            or (min(len(x), len(y)) >= 3 and DamerauLevenshtein.distance(x, y, score_cutoff=1) <= 1))
+    """Equal, similar (Jaro-Winkler), or one typo apart ("Hpạm" / "Phạm": a transposition).
+
+    Vietnamese names are single syllables, and in a short one a letter replaced by another is
+    usually another name (Hùng / Dũng, Mạnh / Thanh -> "manh" / "tanh", Lan / Lam): there only a
+    letter lost, doubled or swapped counts as a typo ("Tùy" for "Thùy", "Biinh" for "Bình")."""
+    if x == y or JaroWinkler.normalized_similarity(x, y) >= cutoff:
+        return True
+    if min(len(x), len(y)) < 3 or DamerauLevenshtein.distance(x, y, score_cutoff=1) > 1:
+        return False
+    return len(x) != len(y) or min(len(x), len(y)) >= SHORT_WORD or sorted(x) == sorted(y)
+
+
+def _words_among(few: list[str], many: list[str]) -> bool:
+    """Whether each word of `few` is one of `many`'s words (each used once), exactly or within a typo
+    (`_close`): "Truuong Kim Van" is among "Trương Kim Vân", "Tang Lê" among "Lê Mỹ Trang". The order
+    is free, because the parser's order is a guess for a name written given-name first with a typo in
+    the family name ("Ngguyễn Thị Diệp" read as Diệp Ngguyễn Thị)."""
+    if len(few) > len(many):
+        return False
+    left = list(many)
+    for word in sorted(few, key=lambda w: w not in left):  # exact words first, so a typo takes what is left
+        match = word if word in left else next((w for w in left if _close(word, w)), None)
+        if match is None:
+            return False
+        left.remove(match)
+    return True
 
 
 def names_compatible(a: MatchRecord, b: MatchRecord) -> bool:
@@ -62,13 +88,14 @@ def names_compatible(a: MatchRecord, b: MatchRecord) -> bool:
 
     Lenient on what people leave out (a name cut short at the till, "Phạm Văn" for "Phạm Văn Anh";
     a Zalo display name "Anh Đỗ" for "Đỗ Tiến Anh"): when the words of one name are all among the
-    other's, they may be one person. Strict on what they change: a different given name, family
-    name, or a different middle name where both wrote one ("Nguyễn Tuấn Anh" / "Nguyễn Hữu Anh").
+    other's, in any order and each within a typo, they may be one person. Strict on what they change:
+    a different given name, family name, or a different middle name where both wrote one ("Nguyễn
+    Tuấn Anh" / "Nguyễn Hữu Anh").
     """
     if not a.given or not b.given:
         return True
-    words_a, words_b = set(a.full_name.split()), set(b.full_name.split())
-    if words_a <= words_b or words_b <= words_a:
+    words_a, words_b = a.full_name.split(), b.full_name.split()
+    if _words_among(words_a, words_b) or _words_among(words_b, words_a):
         return True
     if not _close(a.given, b.given):
         return False
@@ -160,6 +187,21 @@ class Guard(Generic[N]):
                 if other and limit is not None and len(values) + len(other) > limit and len(values | other) > limit:
                     return Refusal(a, b, f"limit:{t}", f"{len(values | other)} distinct {t} values (limit {limit})")
         return None
+
+    def distinct_holders(self, i: N, j: N, types: Iterable[str] = SHAREABLE_ID_TYPES) -> bool:
+        """Whether the clusters of i and j each hold a value of one of `types` and share none:
+        two phones of their own, or one a phone and the other a mailbox. Not a conflict in general
+        (people change numbers, and show a phone at the till and a mailbox online), but two
+        namesakes look exactly like that, so it outweighs evidence as weak as a name and a province."""
+        a, b = self.find(i), self.find(j)
+        if a == b:
+            return False
+        self._aggregate(a)
+        self._aggregate(b)
+        va, vb = self.values.get(a, {}), self.values.get(b, {})
+        held_a = {(t, v) for t in types for v in va.get(t, ())}
+        held_b = {(t, v) for t in types for v in vb.get(t, ())}
+        return bool(held_a and held_b and not (held_a & held_b))
 
     def union(self, i: N, j: N, birth_dates: bool = True) -> Refusal[N] | None:
         """Merge the clusters of i and j unless protection refuses; None when merged (or already one).

@@ -16,6 +16,11 @@ class ProfileOut(BaseModel):
     requested_id: str
     customer_id: str
     profile: GoldenProfile
+    shared_with: list[str] = Field(
+        default_factory=list,
+        description="Lookup only: the other customers holding the same phone or email (a family address, a "
+                    "household or shop phone). The answer is the value's first holder; these are different "
+                    "people who use it too.")
 
 
 class SearchHit(BaseModel):

@@ -4,6 +4,8 @@ customers        one row per customer id ever minted; `merged_into` points an ab
                  its survivor (kept one hop deep: a merge re-points earlier absorbed ids too), and
                  `profile` holds the golden record as published on customers.profiles.
 identifiers      typed identifier -> current customer; unique on (type, value).
+identifier_holders  the other customers holding a shared phone or email (a family address, a shop
+                 phone): the stream links a record through such a value to the holder its name fits.
 source_records   one row per record in a source system, linked to a customer with the rule that
                  linked it.
 interactions     the timeline: one row per event id (the idempotency key of the whole pipeline).
@@ -84,6 +86,20 @@ class IdentifierRow(Base):
     )
     first_seen: Mapped[datetime] = mapped_column(TZ, nullable=False)
     last_seen: Mapped[datetime] = mapped_column(TZ, nullable=False)
+
+
+class IdentifierHolder(Base):
+    """A customer that holds a phone or email another customer owns in `identifiers`: the value turned
+    out shared (the names on the two sides are clearly different people), so it has several holders.
+    Rows name the customer the holder was at the time; readers follow `merged_into` to its root."""
+
+    __tablename__ = "identifier_holders"
+
+    type: Mapped[str] = mapped_column(Text, primary_key=True)
+    value: Mapped[str] = mapped_column(Text, primary_key=True)
+    customer_id: Mapped[uuid.UUID] = mapped_column(
+        UUID(as_uuid=True), ForeignKey("customers.id"), primary_key=True, index=True
+    )
 
 
 class MatchEvidence(Base):

@@ -19,8 +19,11 @@ one bad record.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import json
 import logging
+import shutil
+import tempfile
 import time
 from collections.abc import Sequence
 from typing import Any, cast
@@ -71,6 +74,12 @@ def _shorten_fetch_wait() -> None:
     thread_cls._hopnhat_fetch_wait = True  # type: ignore[attr-defined]
 
 
+def _faust_datadir(app_id: str) -> str:
+    path = tempfile.mkdtemp(prefix=f"hopnhat-faust-{app_id}-")
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
 def create_app(settings: Settings) -> faust.App:
     """Build the faust app with its two agents; nothing connects until the worker starts."""
     _shorten_fetch_wait()
@@ -79,6 +88,9 @@ def create_app(settings: Settings) -> faust.App:
         settings.app_id,
         broker=";".join(f"kafka://{s}" for s in bootstrap_servers(settings)),
         store="memory://",
+        # faust makes `<id>-data/` in the working directory by default, and the tables live in memory:
+        # a temp directory of this process's own, removed at exit, keeps the checkout and data_dir clean.
+        datadir=_faust_datadir(settings.app_id),
         value_serializer="raw",
         key_serializer="raw",
         topic_partitions=settings.partitions,

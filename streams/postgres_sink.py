@@ -27,7 +27,7 @@ from typing import Any
 import psycopg
 
 from resolver.candidates import best_matches, block_keys
-from resolver.features import match_record, match_record_from_stored
+from resolver.features import SHAREABLE_ID_TYPES, match_record, match_record_from_stored
 from resolver.fellegi_sunter import MatchParameters
 from resolver.plan import (
     SOURCE_KEY_TYPE,
@@ -114,10 +114,12 @@ class PostgresSink:
                           (sorted({lock_key(k) for k in keys}),))
 
         owners = await self._owners(cur, keys)
+        holders = await self._holders(cur, [k for k in keys if k[0] in SHAREABLE_ID_TYPES and k in owners])
         hints = await self._fuzzy(cur, fresh, owners)
-        existing = await self._lock_customers(cur, set(owners.values()) | {h[0] for h in hints.values()})
+        existing = await self._lock_customers(cur, set(owners.values()) | {h[0] for h in hints.values()}
+                                              | {c for held in holders.values() for c in held})
         facts = await self._facts(cur, existing, fresh)
-        plan = resolve_batch(fresh, owners, existing, now, facts, hints)
+        plan = resolve_batch(fresh, owners, existing, now, facts, hints, holders)
         await self._write(cur, plan, fresh, existing, now, outcome)
         await self._queue_refused(cur, plan, fresh, outcome)
         if known:
@@ -145,6 +147,22 @@ class PostgresSink:
         for src, rid, cid in await cur.fetchall():
             owners[(SOURCE_KEY_TYPE, f"{src}|{rid}")] = str(cid)
         return owners
+
+    async def _holders(self, cur: psycopg.AsyncCursor, keys: Sequence[Key]) -> dict[Key, list[str]]:
+        """The other customers (roots) holding each shared phone or email of the batch."""
+        if not keys:
+            return {}
+        await cur.execute(
+            """SELECT h.type, h.value, coalesce(c.merged_into, c.id)
+                 FROM identifier_holders h JOIN customers c ON c.id = h.customer_id
+                WHERE (h.type, h.value) IN (SELECT * FROM unnest(%b::text[], %b::text[]))
+                ORDER BY h.type, h.value, c.created_at, c.id""",
+            ([k[0] for k in keys], [k[1] for k in keys]),
+        )
+        holders: dict[Key, list[str]] = {}
+        for t, v, cid in await cur.fetchall():
+            holders.setdefault((t, v), []).append(str(cid))
+        return holders
 
     async def _lock_customers(self, cur: psycopg.AsyncCursor, ids: set[str]) -> dict[str, ExistingCustomer]:
         if not ids:
@@ -319,6 +337,12 @@ class PostgresSink:
                 ([k[0] for k in ks], [k[1] for k in ks], [plan.owners[k] for k in ks],
                  [seen[k][0] for k in ks], [seen[k][1] for k in ks]),
             )
+
+        if plan.holders:
+            await cur.execute(
+                """INSERT INTO identifier_holders (type, value, customer_id)
+                   SELECT * FROM unnest(%b::text[], %b::text[], %b::uuid[]) ON CONFLICT DO NOTHING""",
+                ([k[0] for k, _ in plan.holders], [k[1] for k, _ in plan.holders], [c for _, c in plan.holders]))
 
         # 4. Source records and interactions (idempotent on their natural keys).
         if fresh:

@@ -308,7 +308,9 @@ def _print_profile(out: dict[str, Any]) -> None:
                                    for c in p.get("consents", []))),
             ("interactions", str(p.get("interactions", 0))),
             ("first seen", str(p.get("first_seen", ""))[:19].replace("T", " ")),
-            ("last seen", str(p.get("last_seen", ""))[:19].replace("T", " "))]
+            ("last seen", str(p.get("last_seen", ""))[:19].replace("T", " ")),
+            # a looked-up phone or email other people use too: the agent should ask who is calling
+            ("also used by", ", ".join(out.get("shared_with", [])))]
     for label, value in rows:
         if value:
             table.add_row(label, value)

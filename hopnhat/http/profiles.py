@@ -114,13 +114,19 @@ async def lookup(request: Request, type: IdentifierType = Query(..., description
         cur = await conn.execute("SELECT customer_id FROM identifiers WHERE type = %s AND value = %s",
                                  (type.value, stored))
         row = await cur.fetchone()
-    if row is None:
-        raise HTTPException(404, f"no customer with {type.value} {stored}")
+        if row is None:
+            raise HTTPException(404, f"no customer with {type.value} {stored}")
+        cur = await conn.execute(
+            """SELECT DISTINCT coalesce(c.merged_into, c.id) FROM identifier_holders h
+                 JOIN customers c ON c.id = h.customer_id WHERE h.type = %s AND h.value = %s""",
+            (type.value, stored))
+        holders = {str(r[0]) for r in await cur.fetchall()}
     caller = current_caller(request)
     live_id, profile = await live_profile(db_pool(request), row[0])
     await audit.record_read(db_pool(request), caller, customer_ids=[live_id], fields=PROFILE_PII_FIELDS,
                             query={"route": "lookup", "identifier": mask_identifier(f"{type.value}:{stored}")})
-    return ProfileOut(requested_id=str(row[0]), customer_id=live_id, profile=shown(caller, profile))
+    return ProfileOut(requested_id=str(row[0]), customer_id=live_id, profile=shown(caller, profile),
+                      shared_with=sorted(holders - {live_id}))
 
 
 @router.get("/search", response_model=SearchResult, summary="Customers by name, optionally in one province")

@@ -83,14 +83,11 @@ def test_concurrent_sinks_racing_on_shared_identifiers_match_the_oracle(database
                                WHERE b.merged_into IS NOT NULL""").fetchone() == (0,)
 
 
-@pytest.mark.xfail(strict=True, reason="known limit (docs/MATCHING.md): the stream's shared-value protection "
-                   "decides with what the store holds when a record arrives, and a value has one owner, so "
-                   "which near-namesake gets a shared email depends on arrival order")
 def test_a_shared_email_between_near_namesakes_clusters_the_same_in_any_order(database_factory) -> None:
     """Two women write one family iCloud address: Nguyễn Thanh Thảo once, Nguyễn Thu Thảo four times (twice
-    with her phone). Whatever the order, Thu Thảo's four records should be one customer. Today, if Thanh
-    Thảo's record comes first she owns the email, Thu Thảo's email-only records are refused against her and
-    stay two separate customers, and only the two with the phone join (bench/order.py finds such cases)."""
+    with her phone). Whatever the order, Thu Thảo's four records are one customer: when Thanh Thảo writes
+    first she owns the email, and Thu Thảo's customer becomes its second holder (identifier_holders), so her
+    email-only records link to her, not to nobody (bench/order.py found such cases split)."""
     email, phone = "thao.nguyen5331@icloud.com", "+84912525562"
     thanh = event("thanh", email=email, name="Nguyễn Thanh Thảo")
     thu = [event("thu-1", phone=phone, email=email, name="Nguyen Thu Thao", minute=1),
@@ -100,5 +97,24 @@ def test_a_shared_email_between_near_namesakes_clusters_the_same_in_any_order(da
     thu_first, thanh_first = database_factory(), database_factory()
     asyncio.run(_apply(thu_first, *([e] for e in [thu[0], thanh, *thu[1:]])))
     asyncio.run(_apply(thanh_first, *([e] for e in [thanh, *thu])))
-    assert frozenset(e.event_id for e in thu) in clusters(thu_first)  # the order that works today
+    assert frozenset(e.event_id for e in thu) in clusters(thu_first)
     assert clusters(thanh_first) == clusters(thu_first)
+
+
+def test_erasing_the_second_holder_of_a_shared_email_leaves_the_owner_linking_through_it(database_factory) -> None:
+    from hopnhat.access import Caller, Role
+    from hopnhat.erasure import erase
+    from hopnhat.settings import Settings
+
+    url = database_factory()
+    email = "giadinh.thao@icloud.com"
+    asyncio.run(_apply(url, [event("thanh", email=email, name="Nguyễn Thanh Thảo")],
+                       [event("thu", phone="+84912525562", email=email, name="Nguyễn Thu Thảo", minute=1)]))
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT type, value FROM identifier_holders").fetchall() == [("email", email)]
+    erase(settings=Settings(database_url=url), identifier="phone:+84912525562", caller=Caller(None, Role.admin))
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM identifier_holders").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM identifiers WHERE value = %s", (email,)).fetchone()[0] == 1
+    asyncio.run(_apply(url, [event("thanh-2", email=email, name="Nguyen Thanh Thao", minute=2)]))
+    assert frozenset({"thanh", "thanh-2"}) in clusters(url)

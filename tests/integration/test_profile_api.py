@@ -51,6 +51,29 @@ def client(services, database_factory):
         yield c
 
 
+def test_lookup_of_a_shared_family_email_names_the_other_person_who_uses_it(client) -> None:
+    """Đặng Thu Thảo owns thao.dang@gmail.com; her brother writes from it later. The lookup answers with
+    her profile and says the address is shared with his customer, instead of hiding him."""
+    brother = ev("b1", 30, email="thao.dang@gmail.com").model_copy(
+        update={"name": NormalisedText(raw="Đặng Văn Hùng", value="Đặng Văn Hùng")})
+
+    async def write() -> None:
+        sink = await PostgresSink.connect(client.database_url)
+        await sink.apply([brother])
+        await sink.close()
+
+    asyncio.run(write())
+    r = client.get("/v1/customers/lookup", params={"type": "email", "value": "thao.dang@gmail.com"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["profile"]["interactions"] == 8  # still hers
+    with psycopg.connect(client.database_url) as conn:
+        brother_id = str(conn.execute("SELECT customer_id FROM interactions WHERE event_id = 'b1'").fetchone()[0])
+    assert body["shared_with"] == [brother_id] and brother_id != body["customer_id"]
+    alone = client.get("/v1/customers/lookup", params={"type": "phone", "value": "0912345678"}).json()
+    assert alone["shared_with"] == []
+
+
 def test_lookup_by_phone_in_any_local_format_and_by_email(client) -> None:
     for value in ("0912.345.678", "+84 912 345 678", "84912345678", "912345678"):
         r = client.get("/v1/customers/lookup", params={"type": "phone", "value": value})

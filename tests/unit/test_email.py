@@ -86,6 +86,16 @@ def test_wrappers_removed(raw: str, value: str) -> None:
 
 
 def test_placeholders_have_no_match_key() -> None:
-    for raw in ("test@test.com", "noemail@gmail.com", "none@example.com", "khongco@yahoo.com"):
+    for raw in ("test@test.com", "noemail@gmail.com", "none@example.com", "khongco@yahoo.com",
+                "no-email@fpt.vn", "khachle@gmail.com", "Khach.Le+3@gmail.com", "khach_hang@yahoo.com.vn",
+                "khachvanglai@gmail.com"):
         result = normalise_email(raw)
         assert (result.value, result.match_key, result.reason) == (None, None, "placeholder")
+
+
+@pytest.mark.parametrize("raw", ["khachlinh@gmail.com", "le.khach@gmail.com", "testerhoa@gmail.com",
+                                 "nam.na@fpt.vn"],
+                         ids=["name-starting-khach", "words-reordered", "word-starting-test",
+                              "local-containing-na"])
+def test_real_mailboxes_that_resemble_placeholders_are_kept(raw: str) -> None:
+    assert normalise_email(raw).value == raw

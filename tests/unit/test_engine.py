@@ -67,6 +67,21 @@ def test_household_phone_is_marked_shared_and_links_only_records_that_agree_on_t
     assert any(link.rule == "identifier+name:phone" for link in result.links)
 
 
+def test_sisters_with_one_given_name_on_a_family_email_are_two_people_whoever_wrote_first() -> None:
+    """Nguyễn Thanh Thảo writes the address first; Nguyễn Thu Thảo's records, two with her phone and two with
+    only the email, are one customer (matching the earlier holder by given name alone left those two apart)."""
+    email, phone = ("email", "giadinh.thao@icloud.com"), ("phone", "+84912525562")
+    recs = [record("form|thanh", ids=(email,), name="Nguyễn Thanh Thảo"),
+            record("form|thu-1", t="2026-01-01T00:01:00+00:00", ids=(phone, email), name="Nguyen Thu Thao"),
+            record("form|thu-2", t="2026-01-01T00:02:00+00:00", ids=(email,), name="Nguyễn Thu Thảo"),
+            record("form|thu-3", t="2026-01-01T00:03:00+00:00", ids=(email,), name="NGUYỄN THU THẢO"),
+            record("form|thu-4", t="2026-01-01T00:04:00+00:00", ids=(phone, email), name="Nguyễn Thu Thảo")]
+    result = resolve_records(recs + background())
+    assert "email:giadinh.thao@icloud.com" in result.shared
+    thu = {result.cluster_of[f"form|thu-{i}"] for i in range(1, 5)}
+    assert len(thu) == 1 and result.cluster_of["form|thanh"] not in thu
+
+
 def test_an_email_held_by_people_with_different_birth_dates_is_shared_and_links_nothing_alone() -> None:
     email = ("email", "giadinh.nguyen@gmail.com")
     recs = [record("crm|a", ids=(email,), birth_date="1990-04-12"),
@@ -216,7 +231,23 @@ def test_review_decisions_are_applied_as_must_and_cannot_link() -> None:
     ("Nguyễn Tuấn Anh", "Nguyễn Hữu Anh", False),  # both wrote a middle name, and they differ
     ("Trần Thị Lan", "Lê Văn Nam", False),
     ("Nguyen Thi Hoa", "Nguyễn Thị Hòa", True),
-])
+    # given name first with a typo: the parser's order is a guess, the words are still the same
+    ("Ms Truuong Kim Van", "Trương Kim Vân", True),
+    ("Ngguyễn Thị Diệp", "Nguyễn Thị Diệp", True),
+    ("Tang Lê", "Lê Mỹ Trang", True),  # "Trang Lê" with a letter lost, read as the family name Tăng
+    ("Nguyễn Văn Nam", "Nguyễn Văn Hùng", False),  # father and son on the household phone
+    ("Nguyễn Thị Lan", "Nguyễn Văn Lan", False),
+    ("Bui Tanh Dung", "Bùi Mạnh Hùng", False),  # son (Thành typed Tanh) and father on one phone
+    ("Trần Thị Lan", "Trần Thị Lam", False),  # one letter replaced in a short syllable: another name
+    ("Lê Mỹ Tùy", "Lê Mỹ Thùy", True),  # a letter lost
+    ("Phan Văn Biinh", "Phan Văn Bình", True),  # a letter doubled
+    ("Nguyễn Văn Hpạm", "Nguyễn Văn Phạm", True),  # two letters swapped
+    ("Nguyan Thi Hoa", "Nguyễn Thị Hoa", True),  # a letter replaced in a long word: a typo
+], ids=["cut-short", "zalo-given-first", "other-middle", "other-people", "no-diacritics",
+        "given-first-typo-family",
+        "typo-read-as-given-first", "typo-family-like-word", "father-and-son", "thi-vs-van",
+        "manh-vs-tanh-hung-vs-dung", "lan-vs-lam", "letter-lost", "letter-doubled", "letters-swapped",
+        "long-word-substitution"])
 def test_names_compatible(a: str, b: str, compatible: bool) -> None:
     from resolver.protection import names_compatible
 

@@ -6,7 +6,11 @@ from hypothesis import strategies as st
 
 from resolver.phone import (
     LEGACY_AREA_CODE,
+    PhoneResult,
+    _is_simple,
     _normalise_messy,
+    _normalise_simple,
+    _plain_vn_mobile,
     normalise_phone,
     normalise_phone_field,
     split_phone_field,
@@ -419,3 +423,29 @@ def test_bracketed_country_code_fast_path_agrees_with_messy_path(cc: str, space:
     parts = split_phone_field(raw)
     messy = [_normalise_messy(raw, "VN")] if len(parts) <= 1 else [normalise_phone(p) for p in parts]
     assert normalise_phone_field(raw) == messy
+
+
+def _general(raw: str) -> PhoneResult:
+    """normalise_phone as it was before the plain-mobile fast path: _is_simple, then the digits path."""
+    text = raw.strip()
+    return _normalise_simple(raw, text, "VN") if _is_simple(text) else _normalise_messy(raw, "VN")
+
+
+@given(prefix=st.sampled_from(["0", "84", "+84", "+84 ", "(+84)", "(+84) ", "00", "+840", "840", "", " 0"]),
+       nsn=st.text(alphabet="0123456789", min_size=9, max_size=9) | st.sampled_from(
+           ["912345678", "987654321", "900000000", "912000000", "911111111", "999999999", "390000001",
+            "123456789", "523456789", "591234567", "891234567", "861234567", "701234567", "311111111"]),
+       seps=st.tuples(*[st.sampled_from(["", " ", ".", "-", "  ", " - ", "/"])] * 2),
+       pad=st.sampled_from(["", " ", "\t", "\u00a0"]))
+def test_plain_mobile_fast_path_agrees(prefix: str, nsn: str, seps: tuple[str, str], pad: str) -> None:
+    """Whatever the fast path (_plain_vn_mobile) accepts, the general path gives the same result; what it
+    declines goes the general way, so normalise_phone and the field version equal the general path."""
+    raw = f"{pad}{prefix}{nsn[:3]}{seps[0]}{nsn[3:6]}{seps[1]}{nsn[6:]}{pad}"
+    fast = _plain_vn_mobile(raw, raw.strip())
+    general = _general(raw)
+    if fast is not None:
+        assert fast == general and fast.kind == "mobile" and not fast.flags
+        assert repr(fast) == repr(general)
+    assert normalise_phone(raw) == general
+    if _is_simple(raw.strip()):
+        assert normalise_phone_field(raw) == [general]

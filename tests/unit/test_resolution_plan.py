@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from resolver.plan import ExistingCustomer, event_keys, resolve_batch
+from resolver.plan import ExistingCustomer, StoreFacts, event_keys, resolve_batch
 from schema.events import CanonicalEvent, GoldenProfile, Identifier, IdentifierType, Interaction, NormalisedText
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
@@ -30,6 +30,7 @@ class MemoryStore:
 
     def __init__(self) -> None:
         self.owner: dict[tuple[str, str], str] = {}
+        self.holders: dict[tuple[str, str], list[str]] = {}  # identifier_holders
         self.merged_into: dict[str, str] = {}
         self.created: dict[str, datetime] = {}
         self.profiles: dict[str, dict] = {}
@@ -43,9 +44,11 @@ class MemoryStore:
     def apply(self, batch: list[CanonicalEvent]) -> None:
         keys = {k for e in batch for k in event_keys(e)}
         owners = {k: self.root(self.owner[k]) for k in keys if k in self.owner}
+        holders = {k: [self.root(c) for c in self.holders[k]] for k in keys if k in self.holders}
         existing = {c: ExistingCustomer(c, self.created[c], self.profiles[c])
-                    for c in set(owners.values())}
-        plan = resolve_batch(batch, owners, existing, T0)
+                    for c in set(owners.values()) | {c for held in holders.values() for c in held}}
+        names = {c: [n["value"] for n in x.profile.get("names", [])] for c, x in existing.items()}
+        plan = resolve_batch(batch, owners, existing, T0, StoreFacts(names=names), holders=holders)
         for cid in plan.new_customers:
             self.clock += 1
             self.created[cid] = T0 + timedelta(seconds=self.clock)
@@ -56,6 +59,8 @@ class MemoryStore:
                     self.merged_into[cid] = new
         self.merges += len(plan.merges)
         self.owner.update(plan.owners)
+        for key, cid in plan.holders:
+            self.holders.setdefault(key, []).append(cid)
         self.profiles.update(plan.profiles)
         for eid, link in plan.links.items():
             self.event_customer[eid] = link.customer_id
@@ -152,3 +157,68 @@ def test_same_final_clusters_whatever_the_order_and_batching(specs, data) -> Non
     for cid in live:
         members = [e for e, c in store.event_customer.items() if store.root(c) == cid]
         assert GoldenProfile.model_validate(store.profiles[cid]).interactions == len(members)
+
+
+# Three people on one family address, each also with a phone of their own; names as each writes them.
+FAMILY_EMAIL = "giadinh.thao@icloud.com"
+FAMILY = {
+    "thu": ("+84912525562", ["Nguyễn Thu Thảo", "Nguyen Thu Thao", "Thảo Nguyễn Thu"]),
+    "thanh": ("+84987111222", ["Nguyễn Thanh Thảo", "NGUYEN THANH THAO"]),
+    "hung": ("+84903555777", ["Trần Văn Hùng", "Tran Van Hung"]),
+}
+family_specs = st.lists(st.tuples(st.sampled_from(sorted(FAMILY)), st.sampled_from(["phone", "email", "both"]),
+                                  st.integers(0, 2)), min_size=1, max_size=14)
+
+
+def per_person_clusters(events: list[CanonicalEvent], person_of: dict[str, str]) -> set[frozenset[str]]:
+    """The right answer: the shared email is a separate key for each person who uses it."""
+    return oracle_clusters([e.model_copy(update={"identifiers": [
+        i.model_copy(update={"value": f"{person_of[e.event_id]}/{i.value}"}) if i.value == FAMILY_EMAIL else i
+        for i in e.identifiers]}) for e in events])
+
+
+@settings(max_examples=150, deadline=None)
+@given(specs=family_specs, data=st.data())
+def test_a_shared_email_splits_by_person_whatever_the_order_and_batching(specs, data) -> None:
+    """Whoever writes the family address first owns it; the others become its holders, and each later
+    record links through it to the one person its name fits, so arrival order does not change who is who."""
+    events, person_of = [], {}
+    for i, (person, uses, spelling) in enumerate(specs):
+        phone, names = FAMILY[person]
+        events.append(event(f"{person}-{i}", phone=phone if uses != "email" else None,
+                            email=FAMILY_EMAIL if uses != "phone" else None,
+                            name=names[spelling % len(names)], minute=i))
+        person_of[events[-1].event_id] = person
+    order = data.draw(st.permutations(events))
+    cuts = sorted(data.draw(st.sets(st.integers(1, max(1, len(order) - 1)), max_size=5)))
+    store = MemoryStore()
+    start = 0
+    for cut in [*cuts, len(order)]:
+        if cut > start:
+            store.apply(list(order[start:cut]))
+            start = cut
+    assert store.clusters() == per_person_clusters(events, person_of)
+
+
+def test_a_second_holder_is_recorded_and_a_later_record_joins_the_holder_its_name_fits() -> None:
+    store = MemoryStore()
+    store.apply([event("thanh", email=FAMILY_EMAIL, name="Nguyễn Thanh Thảo")])
+    store.apply([event("thu-1", phone="+84912525562", email=FAMILY_EMAIL, name="Nguyễn Thu Thảo")])
+    thanh, thu = store.event_customer["thanh"], store.event_customer["thu-1"]
+    assert thanh != thu
+    assert store.owner[("email", FAMILY_EMAIL)] == thanh  # the first writer keeps the value...
+    assert store.holders[("email", FAMILY_EMAIL)] == [thu]  # ... and Thu Thảo's customer holds it too
+    store.apply([event("thu-2", email=FAMILY_EMAIL, name="Nguyen Thu Thao")])
+    assert store.event_customer["thu-2"] == thu
+
+
+def test_on_a_value_with_two_holders_a_nameless_or_vague_record_joins_the_owner_and_makes_no_holder() -> None:
+    store = MemoryStore()
+    store.apply([event("thanh", email=FAMILY_EMAIL, name="Nguyễn Thanh Thảo")])
+    store.apply([event("thu", email=FAMILY_EMAIL, name="Nguyễn Thu Thảo")])
+    store.apply([event("hung", email=FAMILY_EMAIL, name="Trần Văn Hùng")])
+    assert len(store.holders[("email", FAMILY_EMAIL)]) == 2
+    store.apply([event("nameless", email=FAMILY_EMAIL, name=""),  # no name: as before, the owner
+                 event("vague", email=FAMILY_EMAIL, name="Nguyễn Thảo")])  # fits both sisters: the owner
+    assert store.event_customer["nameless"] == store.event_customer["vague"] == store.event_customer["thanh"]
+    assert len(store.holders[("email", FAMILY_EMAIL)]) == 2

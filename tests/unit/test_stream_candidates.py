@@ -55,3 +55,32 @@ def _national_id(value: str):  # noqa: ANN202 - test helper
     from schema.events import Identifier, IdentifierType
 
     return Identifier(type=IdentifierType.national_id, value=value, raw=value)
+
+
+def test_the_stream_does_not_count_a_province_and_a_sex_as_evidence_outside_the_name() -> None:
+    # 2.55 + 0.98 bits of province and sex and a locality's 0.85 reach the 4 bits, but none of them
+    # identifies anyone: the stream has no ambiguity check, so such a pair waits for `hopnhat resolve`.
+    import numpy as np
+
+    from resolver.comparisons import FIELDS
+    from resolver.fellegi_sunter import MatchParameters, default_m
+    from resolver.features import MatchRecord
+
+    def levels_u(name: str) -> np.ndarray:
+        k = len(default_m(name))
+        u = np.full(k, 0.5 / (k - 1))
+        u[0] = 0.0
+        return u
+
+    u = {f: levels_u(f) for f in FIELDS}
+    u["province"] = np.array([0.0, 0.83, 0.17])
+    u["gender"] = np.array([0.0, 0.5, 0.5])
+    u["locality"] = np.array([0.0, 0.5, 0.25, 0.25])
+    for f in ("family", "middle", "given"):
+        u[f][-1] = 1e-4  # a very rare name: the probability alone is far above the threshold
+    params = MatchParameters(m={f: default_m(f) for f in FIELDS}, u=u, prior_log2=-10.0)
+    stored = MatchRecord("pos|1", "e1", "2026-01-01T00:00:00+00:00", (), "khong", "minh", "triet",
+                         gender="male", province="92", locality="phuong an hoa")
+    new = MatchRecord("web|2", "e2", "2026-02-01T00:00:00+00:00", (), "khong", "minh", "triet", gender="male",
+                      province="92", locality="phuong an hoa")
+    assert best_matches([new], [stored], {"pos|1": "c1"}, params) == {}
