@@ -139,10 +139,8 @@ event_specs = st.lists(
 )
 
 
-@settings(max_examples=150, deadline=None)
-@given(specs=event_specs, data=st.data())
-def test_same_final_clusters_whatever_the_order_and_batching(specs, data) -> None:
-    events = [event(f"e{i}", phone=p, email=m, minute=i) for i, (p, m) in enumerate(specs)]
+def shuffled_into_batches(events: list[CanonicalEvent], data: st.DataObject) -> MemoryStore:
+    """The events in an order and cut into batches hypothesis draws, applied to a fresh store."""
     order = data.draw(st.permutations(events))
     cuts = sorted(data.draw(st.sets(st.integers(1, max(1, len(order) - 1)), max_size=5)))
     store = MemoryStore()
@@ -151,6 +149,14 @@ def test_same_final_clusters_whatever_the_order_and_batching(specs, data) -> Non
         if cut > start:
             store.apply(list(order[start:cut]))
             start = cut
+    return store
+
+
+@settings(max_examples=150, deadline=None)
+@given(specs=event_specs, data=st.data())
+def test_same_final_clusters_whatever_the_order_and_batching(specs, data) -> None:
+    events = [event(f"e{i}", phone=p, email=m, minute=i) for i, (p, m) in enumerate(specs)]
+    store = shuffled_into_batches(events, data)
     assert store.clusters() == oracle_clusters(events)
     # Every live customer's profile counts exactly its own events.
     live = {store.root(c) for c in store.event_customer.values()}
@@ -189,14 +195,7 @@ def test_a_shared_email_splits_by_person_whatever_the_order_and_batching(specs, 
                             email=FAMILY_EMAIL if uses != "phone" else None,
                             name=names[spelling % len(names)], minute=i))
         person_of[events[-1].event_id] = person
-    order = data.draw(st.permutations(events))
-    cuts = sorted(data.draw(st.sets(st.integers(1, max(1, len(order) - 1)), max_size=5)))
-    store = MemoryStore()
-    start = 0
-    for cut in [*cuts, len(order)]:
-        if cut > start:
-            store.apply(list(order[start:cut]))
-            start = cut
+    store = shuffled_into_batches(events, data)
     assert store.clusters() == per_person_clusters(events, person_of)
 
 
