@@ -45,6 +45,12 @@ class NotFound(HopnhatError):
     http_status = 404
 
 
+class SharedIdentifier(HopnhatError):
+    """The identifier is a phone or email several people use: it does not say whom to erase."""
+
+    http_status = 409
+
+
 @dataclass(frozen=True, slots=True)
 class ErasureReport:
     customer_id: str
@@ -111,6 +117,14 @@ def erase(*, settings: Settings, identifier: str, caller: Caller) -> ErasureRepo
         if row is None:
             raise NotFound(f"no customer holds {_audit_form(kind, value)} (already erased, or never seen)")
         root: uuid.UUID = row[0]
+        others = {r[0] for r in conn.execute(
+            """SELECT DISTINCT coalesce(c.merged_into, c.id) FROM identifier_holders h
+                 JOIN customers c ON c.id = h.customer_id WHERE h.type = %s AND h.value = %s""", (kind, value))}
+        if others - {root}:
+            raise SharedIdentifier(
+                f"{_audit_form(kind, value)} is used by {len(others - {root}) + 1} different people (a shared family "
+                "or shop phone or email), so it does not say whom to erase; erase by an identifier only this "
+                "person has: their own phone, email, Zalo id or POS customer code")
         # Lock the customer rows first (fixed order), as the resolver does, so a worker cannot link a
         # new record to this person halfway through.
         ids = [r[0] for r in conn.execute(

@@ -103,7 +103,7 @@ def test_a_shared_email_between_near_namesakes_clusters_the_same_in_any_order(da
 
 def test_erasing_the_second_holder_of_a_shared_email_leaves_the_owner_linking_through_it(database_factory) -> None:
     from hopnhat.access import Caller, Role
-    from hopnhat.erasure import erase
+    from hopnhat.erasure import SharedIdentifier, erase
     from hopnhat.settings import Settings
 
     url = database_factory()
@@ -112,6 +112,10 @@ def test_erasing_the_second_holder_of_a_shared_email_leaves_the_owner_linking_th
                        [event("thu", phone="+84912525562", email=email, name="Nguyễn Thu Thảo", minute=1)]))
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT type, value FROM identifier_holders").fetchall() == [("email", email)]
+    with pytest.raises(SharedIdentifier, match="2 different people"):  # whose would it be? nothing erased
+        erase(settings=Settings(database_url=url), identifier=f"email:{email}", caller=Caller(None, Role.admin))
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT count(*) FROM suppressions").fetchone()[0] == 0
     erase(settings=Settings(database_url=url), identifier="phone:+84912525562", caller=Caller(None, Role.admin))
     with psycopg.connect(url) as conn:
         assert conn.execute("SELECT count(*) FROM identifier_holders").fetchone()[0] == 0
