@@ -105,9 +105,8 @@ def score_candidates(cols: RecordColumns, work: PairWork, params: MatchParameter
     left, right, blocking, per_rule = candidate_pairs(cols, work.rules, work.max_block)
     if cols.size < 2**31:  # record indices fit: half the memory here and on the way back
         left, right = left.astype(np.int32), right.astype(np.int32)
-    for name in DERIVED:  # blocking keys: let their strings go before training's allocations
-        if name != "house_number":  # (the street comparison reads that one)
-            cols.columns.pop(name, None)
+    for name in DERIVED:  # derived keys: let their strings go before training's allocations (one the
+        cols.columns.pop(name, None)  # comparison reads, the house number, is built again when read)
     laps.lap("blocking")
     if params is None:
         params = _train(cols, per_rule, work)
